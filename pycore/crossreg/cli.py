@@ -1,0 +1,274 @@
+"""Command line: one subcommand per pipeline step. Argument parsing only; the library works.
+
+Every subcommand ``crossreg <step>`` calls ``<step>_step`` (or the equivalent function) of
+the module of the same name. Errors about input are printed as one line without a
+traceback and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from crossreg import __version__
+from crossreg.errors import CrossregError
+
+log = logging.getLogger("crossreg")
+
+
+def _progress(desc: str):
+    """A tqdm-backed progress callback (n_done, n_total), silent when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+# ---------------------------------------------------------------- shared argument groups
+def _add_genome_inputs(p: argparse.ArgumentParser, targets: bool) -> None:
+    g = p.add_argument_group("genome inputs")
+    g.add_argument("--genome", required=True, help="genome name (e.g. hg38, mouse)")
+    g.add_argument("--fasta", required=True, type=Path, help="reference FASTA (plain or bgzip) with .fai")
+    if targets:
+        g.add_argument("--targets", required=True, type=Path, help="targets table (targets.txt)")
+        g.add_argument(
+            "--missing-chroms", choices=("error", "zeros"), default="error",
+            help="genome chromosomes absent from a bigWig: fail (default) or read as zeros with a count",
+        )
+    g.add_argument("--blacklist", action="append", type=Path, default=[], help="blacklist BED (repeatable)")
+    g.add_argument(
+        "--unmappable", action="append", type=Path, default=[],
+        help="unmappable-regions BED (repeatable); only intervals > 32 bp are masked",
+    )
+
+
+def _inputs(args):
+    from crossreg.data.inputs import GenomeInputs
+
+    return GenomeInputs(
+        genome=args.genome,
+        fasta=args.fasta,
+        targets_path=getattr(args, "targets", None),
+        blacklists=args.blacklist,
+        unmappable=args.unmappable,
+        missing_chroms=getattr(args, "missing_chroms", "error"),
+    )
+
+
+def _add_geometry(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("geometry")
+    g.add_argument("--seq-length", type=int, default=131_072, help="window length, bp (default 131072)")
+    g.add_argument("--pool-width", type=int, default=128, help="target bin width, bp (default 128)")
+    g.add_argument("--crop-bp", type=int, default=8_192, help="bp trimmed from each window side before binning (default 8192)")
+    g.add_argument("--windows-per-shard", type=int, default=64, help="windows per HDF5 shard file (default 64)")
+
+
+def _geometry(args):
+    from crossreg.data.shards import Geometry
+
+    return Geometry(seq_length=args.seq_length, pool_width=args.pool_width, crop_bp=args.crop_bp)
+
+
+def _genome_spec(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=FASTA, got {text!r}")
+    return name, Path(path)
+
+
+def _chain_spec(text: str) -> tuple[str, str, str]:
+    parts = text.split(":", 2)
+    if len(parts) != 3 or not all(parts):
+        raise argparse.ArgumentTypeError(f"expected TARGET:QUERY:CHAIN_FILE, got {text!r}")
+    return parts[2], parts[0], parts[1]
+
+
+# ---------------------------------------------------------------- steps
+def _cmd_split(args) -> None:
+    from crossreg.data.split import orthology_split, write_folds_bed
+    from crossreg.io.atomic import atomic_open
+    from crossreg.io.fasta import chrom_sizes
+
+    genomes = {name: chrom_sizes(path) for name, path in args.genome}
+    result = orthology_split(
+        genomes, args.chain, valid_fraction=args.valid_fraction, test_fraction=args.test_fraction,
+        region_size=args.region_size, min_shared_bp=args.min_shared_bp, seed=args.seed,
+    )
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for name in genomes:
+        write_folds_bed(result.regions[name], args.out_dir / f"{name}.folds.bed")
+    with atomic_open(args.out_dir / "split_report.json") as handle:
+        json.dump(result.to_dict(), handle, indent=1)
+    print(result.summary())
+
+
+def _cmd_windows(args) -> None:
+    from crossreg.data.windows import windows_step
+
+    report = windows_step(
+        _inputs(args), args.out, folds_path=args.folds, windows_bed=args.windows_bed, seq_length=args.seq_length,
+        stride=args.stride, max_n_fraction=args.max_n_fraction, max_masked_fraction=args.max_masked_fraction,
+    )
+    print(report.summary())
+
+
+def _cmd_baselines(args) -> None:
+    from crossreg.data.baseline import compute_baselines, write_baselines
+
+    inputs = _inputs(args)
+    baselines = compute_baselines(
+        inputs.targets, inputs.chrom_sizes, inputs.masked, inputs.missing_chroms, progress=_progress("baselines")
+    )
+    write_baselines(baselines, args.out)
+    print(f"{len(baselines)} track baselines written to {args.out}")
+
+
+def _shard_context(args):
+    from crossreg.data.baseline import read_baselines
+    from crossreg.data.windows import read_windows_bed
+
+    inputs = _inputs(args)
+    geometry = _geometry(args)
+    windows = read_windows_bed(args.windows, inputs.chrom_sizes, geometry.seq_length)
+    return inputs, geometry, windows, read_baselines(args.baselines)
+
+
+def _cmd_shards(args) -> None:
+    from crossreg.data.shards import write_chunk
+
+    inputs, geometry, windows, baselines = _shard_context(args)
+    report = write_chunk(
+        args.out_dir, inputs.genome, inputs.fasta, inputs.targets, baselines, windows, inputs.masked, geometry,
+        windows_per_shard=args.windows_per_shard, chunk=args.chunk, of=args.of, missing_chroms=inputs.missing_chroms,
+        progress=_progress(f"shards {args.chunk}/{args.of}"),
+    )
+    saturated = sum(report.saturated_bins.values())
+    print(
+        f"chunk {args.chunk} of {args.of}: {len(report.shards)} shards, {report.windows} windows; "
+        f"{saturated} bins saturated float16; {report.non_acgtn_bases} non-ACGTN bases read as N"
+    )
+    if report.missing_chrom_reads:
+        log.warning("reads of chromosomes missing from bigWigs (as zeros): %s", report.missing_chrom_reads)
+
+
+def _cmd_manifest(args) -> None:
+    from crossreg.data.manifest import build_manifest
+
+    inputs, geometry, windows, baselines = _shard_context(args)
+    files = inputs.input_files() | {"windows": args.windows, "baselines": args.baselines}
+    params = {
+        "genome": inputs.genome, "seq_length": geometry.seq_length, "pool_width": geometry.pool_width,
+        "crop_bp": geometry.crop_bp, "windows_per_shard": args.windows_per_shard,
+        "missing_chroms": inputs.missing_chroms,
+    }
+    manifest = build_manifest(
+        args.shard_dir, inputs.genome, windows, inputs.targets, baselines, geometry, args.windows_per_shard,
+        files, params,
+    )
+    counts = ", ".join(f"{k} {v['windows']}" for k, v in manifest["splits"].items())
+    print(f"manifest {args.shard_dir / 'manifest.json'}: {manifest['tracks']} tracks, windows {counts}; all shards verified")
+
+
+def _cmd_simulate(args) -> None:
+    from crossreg.simulate import simulate
+
+    summary = simulate(args.out, preset=args.preset, seed=args.seed, params=args.params)
+    print(json.dumps(summary, indent=1, default=str))
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The ``crossreg`` argument parser (also used by the contract tests of the pipeline)."""
+    parser = argparse.ArgumentParser(prog="crossreg", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"crossreg {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="STEP")
+
+    p = sub.add_parser("simulate", help="write a synthetic two-species world with known truth")
+    p.add_argument("--preset", choices=("tiny", "demo", "bench"), default="tiny")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--params", type=Path, help="YAML/JSON file overriding preset knobs")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("split", help="orthology-aware train/valid/test split of 1 Mb regions")
+    p.add_argument("--genome", action="append", type=_genome_spec, required=True, metavar="NAME=FASTA",
+                   help="a genome and its FASTA (repeatable)")
+    p.add_argument("--chain", action="append", type=_chain_spec, default=[], metavar="TARGET:QUERY:CHAIN",
+                   help="UCSC chain aligning genome TARGET to QUERY (repeatable); none = contiguous split")
+    p.add_argument("--valid-fraction", type=float, default=0.12)
+    p.add_argument("--test-fraction", type=float, default=0.12)
+    p.add_argument("--region-size", type=int, default=1_000_000, help="bp per region (default 1 Mb)")
+    p.add_argument("--min-shared-bp", type=int, default=100_000, help="aligned bp that link two regions (default 100 kb)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", type=Path, required=True, help="writes <genome>.folds.bed and split_report.json")
+    p.set_defaults(func=_cmd_split)
+
+    p = sub.add_parser("windows", help="tile windows inside fold regions (or read them), drop N/masked ones")
+    _add_genome_inputs(p, targets=False)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--folds", type=Path, help="folds BED from crossreg split")
+    src.add_argument("--windows-bed", type=Path, help="windows with folds (chrom start end fold)")
+    p.add_argument("--seq-length", type=int, default=131_072, help="window length, bp (default 131072)")
+    p.add_argument("--stride", type=int, default=65_599, help="step between windows, bp (default 65599)")
+    p.add_argument("--max-n-fraction", type=float, default=0.5, help="drop windows with more N (default 0.5)")
+    p.add_argument("--max-masked-fraction", type=float, default=0.5, help="drop windows more masked (default 0.5)")
+    p.add_argument("--out", type=Path, required=True, help="windows BED to write")
+    p.set_defaults(func=_cmd_windows)
+
+    p = sub.add_parser("baselines", help="per-track genome-wide 25th percentile over unmasked bases")
+    _add_genome_inputs(p, targets=True)
+    p.add_argument("--out", type=Path, required=True, help="baselines TSV to write")
+    p.set_defaults(func=_cmd_baselines)
+
+    for name, helptext in (
+        ("shards", "write HDF5 shards (one chunk of the plan: --chunk i --of n)"),
+        ("manifest", "verify all shards of a genome and write manifest.json"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        _add_genome_inputs(p, targets=True)
+        _add_geometry(p)
+        p.add_argument("--windows", type=Path, required=True, help="windows BED from crossreg windows")
+        p.add_argument("--baselines", type=Path, required=True, help="baselines TSV from crossreg baselines")
+        if name == "shards":
+            p.add_argument("--chunk", type=int, default=0, help="which chunk of the plan to write (0-based)")
+            p.add_argument("--of", type=int, default=1, help="number of chunks the plan is cut into")
+            p.add_argument("--out-dir", type=Path, required=True, help="the genome's shard folder")
+            p.set_defaults(func=_cmd_shards)
+        else:
+            p.add_argument("--shard-dir", type=Path, required=True, help="the genome's shard folder")
+            p.set_defaults(func=_cmd_manifest)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``crossreg`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.func(args)
+    except CrossregError as err:
+        print(f"crossreg {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"crossreg {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Windows, orthology-aware split, target transform and HDF5 shards."""
