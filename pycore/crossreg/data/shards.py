@@ -129,20 +129,59 @@ def chunk_of(plan: list[ShardSpec], chunk: int, of: int) -> list[ShardSpec]:
     return [spec for i, spec in enumerate(plan) if i % of == chunk]
 
 
-class TrackTransformer:
-    """Reads one track and writes its transformed bins for window after window.
+def plan_read_spans(chroms: np.ndarray, starts: np.ndarray, length: int, max_span: int) -> list[tuple[str, int, int, list[int]]]:
+    """Group target regions into spans read from a bigWig at once.
 
-    Chooses per window between binning straight from the bigWig's intervals (piecewise
-    tracks) and reading per-base values (dense tracks), from the density of the last read.
+    Consecutive regions (in the given order) on the same chromosome that overlap or touch
+    are read together while the span stays within ``max_span`` bp, so overlapping windows
+    decompress each bigWig block once and calls into pyBigWig are few.
+
+    Args:
+        chroms: [w] chromosome of each region; starts: int [w] region starts (bp).
+        length: region length (bp); max_span: longest span read at once (bp).
+
+    Returns:
+        (chrom, span_start, span_end, region positions) per span, in order.
     """
+    spans: list[tuple[str, int, int, list[int]]] = []
+    for i, (chrom, start) in enumerate(zip(chroms, starts)):
+        start = int(start)
+        if spans:
+            c, lo, hi, members = spans[-1]
+            if c == chrom and lo <= start <= hi and max(hi, start + length) - lo <= max_span:
+                spans[-1] = (c, lo, max(hi, start + length), members + [i])
+                continue
+        spans.append((chrom, start, start + length, [i]))
+    return spans
+
+
+class TrackTransformer:
+    """Reads one track span by span and writes each region's transformed bins.
+
+    A cheap probe of the first span decides between binning straight from the bigWig's
+    intervals (piecewise tracks: no expansion to bases) and reading per-base values (dense
+    tracks, where one interval per base would make the interval path slow).
+    """
+
+    PROBE_BP = 4096
 
     def __init__(self, track: BigWigTrack, target, baseline: float, geometry: Geometry):
         self.track = track
         self.target = target
         self.baseline = float(baseline)
         self.geometry = geometry
-        self.use_dense = False
+        self.use_dense: bool | None = None
         self.saturated = 0
+        self._span: tuple[str, int, int] | None = None
+        self._data = None
+
+    def load(self, chrom: str, lo: int, hi: int) -> None:
+        """Read ``chrom:[lo, hi)`` into the span cache."""
+        if self.use_dense is None:
+            probe = self.track.intervals(chrom, lo, min(hi, lo + self.PROBE_BP))[0]
+            self.use_dense = len(probe) > self.PROBE_BP * _DENSE_INTERVALS_PER_BP
+        self._span = (chrom, lo, hi)
+        self._data = self.track.values(chrom, lo, hi) if self.use_dense else self.track.intervals(chrom, lo, hi)
 
     def write(self, chrom: str, start: int, mask: np.ndarray, out: np.ndarray) -> None:
         """Transform ``[start, start + target_bp)`` of ``chrom`` into ``out``.
@@ -154,20 +193,26 @@ class TrackTransformer:
         """
         g, t = self.geometry, self.target
         length = g.bins * g.pool_width
+        span = self._span
+        if span is None or span[0] != chrom or start < span[1] or start + length > span[2]:
+            self.load(chrom, start, start + length)
+            span = self._span
         mean = t.sum_stat == "mean"
         if self.use_dense:
-            values = self.track.values(chrom, start, start + length)
+            values = self._data[start - span[1] : start - span[1] + length]
             region_mask = _native.mask_from_intervals(mask[:, 0], mask[:, 1], start, length) if len(mask) else None
             self.saturated += _native.transform_dense(
                 values, region_mask, self.baseline, g.pool_width, mean, t.clip_soft, t.clip, t.scale, out
             )
             return
-        starts, ends, values = self.track.intervals(chrom, start, start + length)
+        starts, ends, values = self._data
+        lo = int(np.searchsorted(ends, start, side="right"))
+        hi = int(np.searchsorted(starts, start + length, side="left"))
         self.saturated += _native.transform_intervals(
-            starts, ends, values, np.ascontiguousarray(mask[:, 0]), np.ascontiguousarray(mask[:, 1]),
-            start, length, self.baseline, g.pool_width, mean, t.clip_soft, t.clip, t.scale, out,
+            starts[lo:hi], ends[lo:hi], values[lo:hi], np.ascontiguousarray(mask[:, 0]),
+            np.ascontiguousarray(mask[:, 1]), start, length, self.baseline, g.pool_width, mean, t.clip_soft,
+            t.clip, t.scale, out,
         )
-        self.use_dense = len(starts) > length * _DENSE_INTERVALS_PER_BP
 
 
 def compute_targets(
@@ -179,6 +224,7 @@ def compute_targets(
     chrom_sizes: dict[str, int],
     missing_chroms: str = "error",
     report: ChunkReport | None = None,
+    max_span: int = 2_097_152,
 ) -> np.ndarray:
     """Transformed targets of some windows, replicate groups averaged.
 
@@ -191,6 +237,7 @@ def compute_targets(
         chrom_sizes: the genome's chromosome sizes (bigWig names are checked against them).
         missing_chroms: "error" or "zeros" (see :class:`BigWigTrack`).
         report: saturation and missing-chromosome counts are added here.
+        max_span: longest stretch of a bigWig read at once (bp); see :func:`plan_read_spans`.
 
     Returns:
         float16 [windows, bins, groups].
@@ -203,6 +250,7 @@ def compute_targets(
     region_starts = windows["start"].to_numpy() + geometry.crop_bp
     length = geometry.bins * geometry.pool_width
     masks = [intervals_in(masked, c, s, s + length) for c, s in zip(chroms, region_starts)]
+    spans = plan_read_spans(chroms, region_starts, length, max_span)
     replicate_buffer = np.zeros(geometry.bins, dtype=np.float16)
     for g, name in enumerate(group_names):
         members = groups[name]
@@ -211,11 +259,13 @@ def compute_targets(
             target = targets.targets[idx]
             with BigWigTrack(target.file, chrom_sizes, missing_chroms) as track:
                 transformer = TrackTransformer(track, target, baselines[target.identifier], geometry)
-                for w in range(n_win):
-                    dest = out[w, :, g] if accumulate is None else replicate_buffer
-                    transformer.write(chroms[w], int(region_starts[w]), masks[w], dest)
-                    if accumulate is not None:
-                        accumulate[w] += replicate_buffer
+                for chrom, lo, hi, members_of_span in spans:
+                    transformer.load(chrom, lo, hi)
+                    for w in members_of_span:
+                        dest = out[w, :, g] if accumulate is None else replicate_buffer
+                        transformer.write(chroms[w], int(region_starts[w]), masks[w], dest)
+                        if accumulate is not None:
+                            accumulate[w] += replicate_buffer
                 if report is not None:
                     report.saturated_bins[target.identifier] = report.saturated_bins.get(target.identifier, 0) + transformer.saturated
                     if track.missing_reads:

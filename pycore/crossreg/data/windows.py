@@ -24,7 +24,7 @@ import pandas as pd
 from crossreg.errors import InputError
 from crossreg.io.bed import IntervalSet, covered_bp, iter_bed_records, write_bed
 
-FOLDS = ("train", "valid", "test")
+from crossreg.data.split import FOLDS
 DEFAULT_SEQ_LENGTH = 131_072
 DEFAULT_STRIDE = 65_599
 WINDOW_COLUMNS = ["chrom", "start", "end", "fold"]
@@ -190,7 +190,7 @@ def windows_step(
         windows_bed: windows with folds given by the user (each ``seq_length`` long).
         seq_length, stride, max_n_fraction, max_masked_fraction: see the functions above.
     """
-    from crossreg.data.split import read_folds_bed
+    from crossreg.data.split import read_folds_bed  # noqa: PLC0415
     from crossreg.io.fasta import FastaGenome
 
     if (folds_path is None) == (windows_bed is None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -89,7 +90,9 @@ class BigWigTrack:
         records = self._bw.intervals(chrom, span[0], span[1]) if span is not None else None
         if not records:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-        arr = np.array(records, dtype=np.float64)
+        # fromiter over the flattened tuples is about twice as fast as np.array(records)
+        flat = np.fromiter(itertools.chain.from_iterable(records), dtype=np.float64, count=3 * len(records))
+        arr = flat.reshape(-1, 3)
         return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.float32)
 
     def all_intervals(self, chrom: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
