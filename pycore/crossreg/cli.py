@@ -182,6 +182,14 @@ def _cmd_manifest(args) -> None:
     print(f"manifest {args.shard_dir / 'manifest.json'}: {manifest['tracks']} tracks, windows {counts}; all shards verified")
 
 
+def _cmd_inspect(args) -> None:
+    from crossreg.data.manifest import load_manifest, manifest_summary
+
+    for path in args.manifest:
+        print(manifest_summary(load_manifest(path)))
+        print()
+
+
 def _cmd_simulate(args) -> None:
     from crossreg.simulate import simulate
 
@@ -251,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--shard-dir", type=Path, required=True, help="the genome's shard folder")
             p.set_defaults(func=_cmd_manifest)
+    p = sub.add_parser("inspect", help="summarise shard manifests")
+    p.add_argument("manifest", nargs="+", type=Path, help="manifest.json file(s)")
+    p.set_defaults(func=_cmd_inspect)
     return parser
 
 

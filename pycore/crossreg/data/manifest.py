@@ -265,3 +265,27 @@ def load_manifest(path: str | os.PathLike) -> dict:
         if key not in manifest:
             raise InputError(f"manifest {path}: missing key {key!r}")
     return manifest
+
+
+def manifest_summary(manifest: dict) -> str:
+    """A human-readable summary of a manifest (Markdown)."""
+    stats = manifest["statistics"]
+    assays: dict[str, int] = {}
+    for t in manifest["targets"]:
+        assays[t["assay"]] = assays.get(t["assay"], 0) + 1
+    lines = [
+        f"### {manifest['genome']}",
+        "",
+        f"- windows of {manifest['seq_length']:,} bp; targets: {manifest['bins']} bins of {manifest['pool_width']} bp "
+        f"(crop {manifest['crop_bp']:,} bp each side) x {manifest['tracks']} tracks "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(assays.items()))})",
+        "- windows per split: " + ", ".join(
+            f"{k} {v['windows']} ({len(v['shards'])} shards)" for k, v in manifest["splits"].items()
+        ),
+        f"- float16-saturated bins: {stats['saturated_bins_total']}; non-ACGTN letters read as N: {stats['non_acgtn_bases']}",
+        f"- written in {stats['chunks']} chunk(s); crossreg {manifest['versions']['crossreg']}",
+    ]
+    baselines = [m["baseline"] for t in manifest["targets"] for m in t["members"]]
+    if baselines:
+        lines.append(f"- track baselines (25th percentile, raw units): min {min(baselines):.3g}, max {max(baselines):.3g}")
+    return "\n".join(lines)

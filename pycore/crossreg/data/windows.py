@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crossreg.data.split import FOLDS
 from crossreg.errors import InputError
 from crossreg.io.bed import IntervalSet, covered_bp, iter_bed_records, write_bed
 
-from crossreg.data.split import FOLDS
 DEFAULT_SEQ_LENGTH = 131_072
 DEFAULT_STRIDE = 65_599
 WINDOW_COLUMNS = ["chrom", "start", "end", "fold"]
