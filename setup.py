@@ -7,6 +7,7 @@ extensions = [
     Extension(
         "crossreg._native",
         sources=["csrc/_native.pyx"],
+        depends=["csrc/crossreg_kernels.h"],
         include_dirs=[numpy.get_include(), "csrc"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
