@@ -62,7 +62,7 @@ def test_whole_data_chain_on_a_small_genome(small_genome, capsys):
     "case, message",
     [
         ("bed_end_before_start", r"black.bed:2: invalid interval chr1:90-80"),
-        ("bed_unknown_chrom", r"black.bed:1: chromosome '1' is not in the genome \(whose names look like 'chr1'\)"),
+        ("bed_unknown_chrom", r"black.bed:1: chromosome '1' is not in the FASTA .*g.fa \(whose names look like 'chr1'\)"),
         ("bigwig_other_names", r"chromosome names of bigWig .*t1.bw do not match the FASTA: .* has e.g. '1', the FASTA has e.g. 'chr1'"),
         ("bigwig_missing_chrom", r"t1.bw has no chromosome 'chr2'.*--missing-chroms zeros"),
         ("nothing_left", r"no window left: \d+ windows, \d+ dropped for N fraction > 0.0"),

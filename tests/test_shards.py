@@ -201,3 +201,17 @@ def test_masked_bases_take_the_baseline_and_replicates_average(tmp_path):
     expected = (expected1 + 512.0) / 2  # replicate 2 is 4.0 everywhere: 512 per bin
     assert expected[7] == (104 * 2 + 24 * 0.5 + 512) / 2  # bin [896, 1024) holds 24 masked bases
     np.testing.assert_allclose(out[0, :, 0].astype(np.float32), expected, rtol=1e-3)
+
+
+def test_mouse_loci_run_through_with_their_folds(tmp_path):
+    mm = REAL_TINY / "mm10"
+    inputs = GenomeInputs("mm10", mm / "genome.fa.gz", mm / "targets.txt", [mm / "blacklist.bed"])
+    windows = read_windows_bed(mm / "windows.bed", inputs.chrom_sizes, GEOMETRY.seq_length)
+    baselines = compute_baselines(inputs.targets, inputs.chrom_sizes, inputs.masked)
+    write_chunk(tmp_path, "mm10", inputs.fasta, inputs.targets, baselines, windows, inputs.masked, GEOMETRY, windows_per_shard=32)
+    manifest = build_manifest(tmp_path, "mm10", windows, inputs.targets, baselines, GEOMETRY, 32, inputs.input_files(), {})
+    expected = windows["fold"].value_counts().to_dict()
+    assert {k: v["windows"] for k, v in manifest["splits"].items() if v["windows"]} == expected
+    assert manifest["tracks"] == 15
+    batch = next(ShardSplit(tmp_path / "manifest.json", "test").batches(batch_size=2))
+    assert batch.targets.shape == (2, 896, 15) and np.isfinite(batch.targets).all() and batch.targets.max() > 0

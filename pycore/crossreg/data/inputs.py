@@ -38,7 +38,7 @@ class GenomeInputs:
 
     @cached_property
     def masked(self) -> IntervalSet:
-        return read_masks(self.chrom_sizes, self.blacklists, self.unmappable)
+        return read_masks(self.chrom_sizes, self.blacklists, self.unmappable, genome_label=f"the FASTA {self.fasta}")
 
     @cached_property
     def targets(self) -> TargetsTable:

@@ -79,6 +79,7 @@ def read_bed_intervals(
     chrom_sizes: dict[str, int] | None = None,
     min_length: int = 0,
     unknown_chrom: str = "error",
+    genome_label: str = "the genome",
 ) -> tuple[IntervalSet, int]:
     """Read a BED file into merged per-chromosome intervals.
 
@@ -88,6 +89,7 @@ def read_bed_intervals(
         min_length: keep only intervals strictly longer than this (bp); the unmappable
             track uses 32 ("regions > 32 bp").
         unknown_chrom: "error" (default) or "skip" for chromosomes not in ``chrom_sizes``.
+        genome_label: how error messages name the genome (e.g. ``FASTA hg38.fa.gz``).
 
     Returns:
         (intervals, n_dropped_short): chrom -> int64 [n, 2] merged, and how many intervals
@@ -108,7 +110,7 @@ def read_bed_intervals(
                     continue
                 example = next(iter(chrom_sizes))
                 raise InputError(
-                    f"{path}:{line_no}: chromosome {chrom!r} is not in the genome (whose names look like {example!r})"
+                    f"{path}:{line_no}: chromosome {chrom!r} is not in {genome_label} (whose names look like {example!r})"
                 )
             if end > chrom_sizes[chrom]:
                 raise InputError(f"{path}:{line_no}: interval {chrom}:{start}-{end} ends past the chromosome end {chrom_sizes[chrom]}")
@@ -189,6 +191,7 @@ def read_masks(
     chrom_sizes: dict[str, int],
     blacklists: list[str | os.PathLike] = (),
     unmappable: list[str | os.PathLike] = (),
+    genome_label: str = "the genome",
 ) -> IntervalSet:
     """Masked intervals of a genome: every blacklist interval, and unmappable intervals > 32 bp.
 
@@ -196,10 +199,14 @@ def read_masks(
         chrom_sizes: the genome's chromosomes (names are checked).
         blacklists: BED files whose every interval is masked.
         unmappable: BED files of unmappable regions; only intervals longer than 32 bp count.
+        genome_label: how error messages name the genome.
 
     Returns:
         chrom -> merged int64 [n, 2].
     """
-    sets = [read_bed_intervals(p, chrom_sizes)[0] for p in blacklists]
-    sets += [read_bed_intervals(p, chrom_sizes, min_length=UNMAPPABLE_MIN_LENGTH)[0] for p in unmappable]
+    sets = [read_bed_intervals(p, chrom_sizes, genome_label=genome_label)[0] for p in blacklists]
+    sets += [
+        read_bed_intervals(p, chrom_sizes, min_length=UNMAPPABLE_MIN_LENGTH, genome_label=genome_label)[0]
+        for p in unmappable
+    ]
     return union_intervals(*sets) if sets else {}
