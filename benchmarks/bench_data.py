@@ -30,6 +30,7 @@ import pyBigWig
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_kernels import best_time  # noqa: E402
 from crossreg.data.shards import Geometry, TrackTransformer, plan_read_spans  # noqa: E402
 from crossreg.io.bed import merge_intervals  # noqa: E402
 from crossreg.io.bigwig import BigWigTrack  # noqa: E402
@@ -39,15 +40,6 @@ CHROM_BP = 5_000_000
 SEQ_LENGTH = 131_072
 STRIDE = 65_599
 POOL = 128
-
-
-def _best_of(fn, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def make_tracks(folder: Path, seed: int = 0) -> dict[str, Path]:
@@ -114,8 +106,8 @@ def bench_window_processing(folder: Path) -> dict:
                     c, s = windows[i]
                     transformer.write(c, s, masks[(c, s)], out)
 
-        t_read = _best_of(read_alone)
-        t_ours = _best_of(process)
+        t_read = best_time(read_alone, 3)
+        t_ours = best_time(process, 3)
         results[kind] = {"read_alone_mb_s": mb / t_read, "crossreg_mb_s": mb / t_ours, "ratio": t_read / t_ours}
         raw.close()
         track.close()
