@@ -18,7 +18,7 @@ $(VENV)/bin/python:
 # Reinstall when the build inputs change (pyproject, setup.py, the C kernels).
 $(STAMP): $(VENV)/bin/python pyproject.toml setup.py $(wildcard csrc/*.pyx csrc/*.pxd csrc/*.h csrc/*.c)
 	$(PY) -m pip install --quiet "Cython>=3.0" "numpy>=1.26" "setuptools>=69" wheel
-	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,tf,jax]"
 	touch $(STAMP)
 
 install: $(STAMP)

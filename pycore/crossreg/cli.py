@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,30 @@ from crossreg import __version__
 from crossreg.errors import CrossregError
 
 log = logging.getLogger("crossreg")
+
+
+def _import_keras_quietly() -> None:
+    """Import the Keras backend with its native start-up chatter (oneDNN, CPU flags) held back.
+
+    The C++ libraries write straight to file descriptor 2, past Python's ``sys.stderr``; that
+    output is captured and shown only when the import fails.
+    """
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _progress(desc: str):
@@ -190,6 +215,16 @@ def _cmd_inspect(args) -> None:
         print()
 
 
+def _cmd_describe_model(args) -> None:
+    from crossreg.model import load_params
+
+    load_params(args.params)  # a bad file fails before the backend is loaded
+    _import_keras_quietly()
+    from crossreg.model import describe_model
+
+    sys.stdout.write(describe_model(args.params))
+
+
 def _cmd_simulate(args) -> None:
     from crossreg.simulate import simulate
 
@@ -259,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--shard-dir", type=Path, required=True, help="the genome's shard folder")
             p.set_defaults(func=_cmd_manifest)
+    p = sub.add_parser("describe-model", help="layer table and parameter counts of a params file")
+    p.add_argument("params", type=Path, help="params JSON (model + train sections)")
+    p.set_defaults(func=_cmd_describe_model)
+
     p = sub.add_parser("inspect", help="summarise shard manifests")
     p.add_argument("manifest", nargs="+", type=Path, help="manifest.json file(s)")
     p.set_defaults(func=_cmd_inspect)
@@ -267,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``crossreg`` console script."""
+    # TensorFlow's C++ start-up chatter would bury crossreg's own messages; users may override.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
