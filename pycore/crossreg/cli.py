@@ -225,6 +225,23 @@ def _cmd_describe_model(args) -> None:
     sys.stdout.write(describe_model(args.params))
 
 
+def _cmd_predict(args) -> None:
+    _import_keras_quietly()
+    from crossreg.predict import predict
+
+    summary = predict(
+        args.model_dir, args.out, args.genome, manifest=args.manifest, split=args.split,
+        windows_bed=args.windows_bed, fasta=args.fasta, batch_size=args.batch_size,
+        rc_average=args.rc_average, bigwig_tracks=args.bigwig_track, bigwig_dir=args.bigwig_dir,
+        chrom_sizes=args.chrom_sizes,
+    )
+    bigwigs = f"; {len(summary['bigwigs'])} bigWig(s) in {args.bigwig_dir}" if summary["bigwigs"] else ""
+    print(
+        f"{summary['out']}: {summary['windows']} windows x {summary['bins']} bins x {summary['tracks']} tracks "
+        f"from {summary['source']} with head {summary['genome']}{bigwigs} ({summary['seconds']:.1f} s)"
+    )
+
+
 def _cmd_simulate(args) -> None:
     from crossreg.simulate import simulate
 
@@ -297,6 +314,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe-model", help="layer table and parameter counts of a params file")
     p.add_argument("params", type=Path, help="params JSON (model + train sections)")
     p.set_defaults(func=_cmd_describe_model)
+
+    p = sub.add_parser("predict", help="predictions of a saved model for a shard split or a windows BED (HDF5, bigWig)")
+    p.add_argument("--model-dir", type=Path, required=True, help="model directory (params.json + model.weights.h5)")
+    p.add_argument("--genome", required=True, help="head to predict with (head_<genome> in the params)")
+    p.add_argument("--manifest", type=Path, help="the genome's shard manifest.json: windows of --split, track names")
+    p.add_argument("--split", choices=("train", "valid", "test"), default="test", help="split of the shards (default test)")
+    p.add_argument("--windows-bed", type=Path, help="predict these windows instead (chrom start end ...; seq_length bp each)")
+    p.add_argument("--fasta", type=Path, help="FASTA (with .fai) of --windows-bed; with shards, only chromosome sizes")
+    p.add_argument("--batch-size", type=int, default=4, help="windows per model call (default 4)")
+    p.add_argument("--rc-average", action="store_true", help="average with the reverse complement's prediction, flipped back")
+    p.add_argument("--bigwig-track", action="append", default=[], metavar="ID_OR_INDEX",
+                   help="also write this track as bigWig (identifier or 0-based index; repeatable)")
+    p.add_argument("--bigwig-dir", type=Path, help="folder for the bigWigs (<identifier>.bw)")
+    p.add_argument("--chrom-sizes", type=Path, help="chrom<TAB>size file for bigWig headers (default: from the FASTA)")
+    p.add_argument("--out", type=Path, required=True, help="predictions HDF5 to write")
+    p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("inspect", help="summarise shard manifests")
     p.add_argument("manifest", nargs="+", type=Path, help="manifest.json file(s)")
