@@ -466,3 +466,13 @@ def test_describe_model_command(capsys, tmp_path):
     assert main(["describe-model", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown trunk block 'conv_towr' (did you mean 'conv_tower'?)" in err[0]
+
+
+def test_readme_documents_every_params_key():
+    from crossreg.model import schema_text
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    begin = readme.index("<!-- schema:begin")
+    block = readme[begin : readme.index("<!-- schema:end -->")]
+    documented = block[block.index("```text\n") + len("```text\n") : block.rindex("```")]
+    assert documented.rstrip() == schema_text().rstrip(), "README params schema is stale: regenerate it"
