@@ -23,7 +23,8 @@ import pandas as pd
 
 from crossreg.data.split import FOLDS
 from crossreg.errors import InputError
-from crossreg.io.bed import IntervalSet, covered_bp, iter_bed_records, write_bed
+from crossreg.io.bed import IntervalSet, covered_bp, iter_bed_records
+from crossreg.io.writers import write_bed
 
 DEFAULT_SEQ_LENGTH = 131_072
 DEFAULT_STRIDE = 65_599

@@ -173,17 +173,6 @@ def covered_bp(intervals: IntervalSet, chrom: str, starts: np.ndarray, ends: np.
     return covered_before(ends) - covered_before(starts)
 
 
-def write_bed(path: str | os.PathLike, rows, header: str | None = None) -> None:
-    """Write BED rows (iterables of fields) atomically, tab-separated."""
-    from crossreg.io.atomic import atomic_open
-
-    with atomic_open(path, "w") as out:
-        if header:
-            out.write(header.rstrip("\n") + "\n")
-        for row in rows:
-            out.write("\t".join(str(f) for f in row) + "\n")
-
-
 UNMAPPABLE_MIN_LENGTH = 32
 
 
