@@ -19,7 +19,7 @@ def small_genome(tmp_path, rng):
     seq1 = "".join(rng.choice(list("ACGT"), 6000))
     seq1 = seq1[:1000] + "N" * 600 + seq1[1600:3000] + "RYKM" + seq1[3004:]
     seq2 = "".join(rng.choice(list("acgt"), 3000))
-    fasta = write_fasta(tmp_path / "g.fa", {"chr1": seq1, "chr2": seq2})
+    write_fasta(tmp_path / "g.fa", {"chr1": seq1, "chr2": seq2})
     sizes = {"chr1": 6000, "chr2": 3000}
     write_bigwig(tmp_path / "t1.bw", sizes, {c: rng.gamma(0.5, 2, n) for c, n in sizes.items()})
     (tmp_path / "targets.txt").write_text(

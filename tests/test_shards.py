@@ -179,7 +179,7 @@ def test_reader_streams_every_window_once_and_shuffles_deterministically(real_sh
 def test_masked_bases_take_the_baseline_and_replicates_average(tmp_path):
     """Synthetic: a masked stretch becomes the baseline; two replicates are averaged."""
     sizes = {"c": 4096}
-    fasta = write_fasta(tmp_path / "g.fa", {"c": "ACGT" * 1024})
+    write_fasta(tmp_path / "g.fa", {"c": "ACGT" * 1024})
     rep1 = np.full(4096, 2.0)
     rep2 = np.full(4096, 4.0)
     rep1[1000:1100] = 1000.0  # an artefact under the blacklist

@@ -76,7 +76,6 @@ def file_checksum(path: str | os.PathLike) -> dict:
 
 def versions() -> dict[str, str]:
     """Versions of crossreg and of the libraries that shape its outputs."""
-    import pyBigWig  # noqa: F401  (imported for its presence; it has no __version__)
     import pysam
 
     import crossreg

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from crossreg.errors import InputError
+from crossreg.io.config import read_config_file
 from crossreg.io.atomic import atomic_open
 from crossreg.model.geometry import TrunkGeometry, trunk_geometry
 from crossreg.model.registry import get_block
@@ -97,15 +98,7 @@ def load_params(path: str | os.PathLike) -> dict:
             the file and the key).
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read params file ({exc.strerror or exc})") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    return resolve_params(raw, source=str(path))
+    return resolve_params(read_config_file(path), source=str(path))
 
 
 def resolve_params(raw: Any, source: str = "params") -> dict:

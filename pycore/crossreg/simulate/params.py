@@ -9,13 +9,12 @@ Values given per genome are dicts ``{"human": x, "mouse": y}``; a scalar there a
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from crossreg.errors import InputError
+from crossreg.io.config import read_config_file
 
 GENOMES = ("human", "mouse")
 ASSAYS = ("DNASE", "ATAC", "CAGE", "CHIP")
@@ -214,20 +213,7 @@ def load_overrides(source: dict | str | Path | None) -> dict[str, Any]:
         return {}
     if isinstance(source, dict):
         return copy.deepcopy(source)
-    path = Path(source)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read params file ({exc})") from exc
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({exc})") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping of params at the top level, got {type(data).__name__}")
-    return data
+    return read_config_file(source, what="simulation params file")
 
 
 def _is_number(x: Any) -> bool:
