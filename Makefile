@@ -24,6 +24,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml setup.py $(wildcard csrc/*.pyx csrc/
 install: $(STAMP)
 
 test: $(STAMP)
+	PYTHON=$(PY) bash scripts/nf_language_server.sh >/dev/null
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: $(STAMP)

@@ -1,0 +1,558 @@
+"""The Nextflow pipeline, checked without Nextflow: Nextflow's own language server (tests/nextflow_check.py)
+parses and resolves every .nf and .config file, plain and with its type checker; every module's
+`crossreg` command lines are parsed by crossreg's own argument parser; module conventions,
+params, schema and profiles are checked; the modules' real scripts run end to end on the tiny
+simulated world, staged as Nextflow stages them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import nextflow_check as nc
+from crossreg.cli import build_parser
+
+ROOT = nc.ROOT
+MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
+STEPS = ("simulate", "split", "windows", "baselines", "shards", "manifest", "predict")
+LABELS = ("process_single", "process_low", "process_medium", "process_high", "process_gpu")
+PROFILES = ("test", "gpu", "docker", "singularity", "podman", "awsbatch", "google", "slurm")
+# tasks run `crossreg` through bin/crossreg with this interpreter (the one with crossreg installed)
+TASK_ENV = {"CROSSREG_PYTHON": sys.executable}
+
+
+@pytest.fixture(scope="module")
+def procs() -> dict[str, nc.ProcessInfo]:
+    try:
+        found = nc.processes(MODULES)
+    except nc.NextflowCheckUnavailable as err:
+        pytest.fail(f"Nextflow language server unavailable: {err}")
+    return {p.name: p for p in found}
+
+
+def _params(scope_file: Path, scope=("params",)) -> dict:
+    return {st.key: nc.groovy_eval(st.value)[0] for st in nc.config_statements(scope_file) if st.scope == scope}
+
+
+@pytest.fixture(scope="module")
+def params() -> dict:
+    return _params(ROOT / "nextflow.config")
+
+
+@pytest.fixture(scope="module")
+def test_params() -> dict:
+    return _params(ROOT / "conf" / "test.config")
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads((ROOT / "nextflow_schema.json").read_text())
+
+
+def _schema_properties(schema: dict) -> dict:
+    props = dict(schema.get("properties", {}))
+    for group in schema.get("$defs", {}).values():
+        props.update(group.get("properties", {}))
+    return props
+
+
+@pytest.fixture(scope="module")
+def ext_args() -> dict[str, str]:
+    """process name -> source text of its ext.args in conf/modules.config."""
+    out = {}
+    for st in nc.config_statements(ROOT / "conf" / "modules.config"):
+        if st.key == "ext.args" and st.scope[-1].startswith("withName:"):
+            for name in st.scope[-1].removeprefix("withName:").strip("'\"").split("|"):
+                out[name] = st.value
+    return out
+
+
+# ---------------------------------------------------------------- the language server
+def _format(diagnostics) -> str:
+    return "\n".join(str(d) for d in diagnostics)
+
+
+@pytest.mark.parametrize("type_checking", [False, True], ids=["plain", "typechecking"])
+def test_language_server_finds_no_problem(type_checking):
+    scripts, configs = nc.pipeline_files()
+    assert {p.relative_to(ROOT).as_posix() for p in scripts} >= {
+        "main.nf", "workflows/crossreg.nf", *(f"modules/local/{s}/main.nf" for s in STEPS)
+    }
+    assert {p.relative_to(ROOT).as_posix() for p in configs} >= {
+        "nextflow.config", "conf/base.config", "conf/modules.config", "conf/test.config"
+    }
+    diagnostics = nc.check(type_checking=type_checking)
+    if type_checking:
+        diagnostics = [d for d in diagnostics if not (d.severity == "warning" and nc.TYPED_FALSE_POSITIVES.match(d.message))]
+    assert not diagnostics, "Nextflow language server:\n" + _format(diagnostics)
+
+
+def _copy_pipeline(dest: Path) -> Path:
+    for name in ("main.nf", "nextflow.config", "nextflow_schema.json"):
+        shutil.copy(ROOT / name, dest / name)
+    for folder in ("modules", "subworkflows", "workflows", "conf"):
+        shutil.copytree(ROOT / folder, dest / folder)
+    return dest
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+def test_check_reports_syntax_and_name_errors_with_their_lines(tmp_path):
+    bad = tmp_path / "broken.nf"
+    bad.write_text(
+        "workflow {\n"
+        "    ch = channel.of(1, 2)\n"
+        "    ch.view()\n"
+        "    undefined_name.view()\n"
+        "}\n"
+        "process P {\n"
+        "    input:\n"
+        "    val x\n"
+        "    script:\n"
+        "    \"\"\"\n"
+        "    echo ${x}\n"
+        "    \"\"\"\n"
+        "    output:\n"  # an output block after the script: a syntax error
+        "}\n"
+    )
+    diagnostics = nc.check([bad], root=tmp_path)
+    assert diagnostics and all(d.path == bad for d in diagnostics)
+    assert any(d.severity == "error" and d.line >= 13 for d in diagnostics), _format(diagnostics)
+    bad.write_text("workflow {\n    ch = channel.of(1, 2)\n    ch.view()\n    undefined_name.view()\n}\n")
+    diagnostics = nc.check([bad], root=tmp_path)
+    assert [(d.line, d.severity) for d in diagnostics] == [(4, "error")], _format(diagnostics)
+    assert "undefined_name" in diagnostics[0].message
+
+
+def test_check_reports_config_errors_with_their_lines(tmp_path):
+    typo = tmp_path / "typo.config"
+    typo.write_text("process {\n    cpus = 2\n    memroy = 2.GB\n}\n")
+    broken = tmp_path / "broken.config"
+    broken.write_text("profiles {\n    test {\n        params.x = \n    }\n}\n")
+    diagnostics = nc.check([typo, broken], root=tmp_path)
+    assert [(d.path.name, d.line) for d in diagnostics if d.path == typo] == [("typo.config", 3)], _format(diagnostics)
+    assert "memroy" in next(d.message for d in diagnostics if d.path == typo)
+    assert any(d.path == broken and d.severity == "error" and d.line in (3, 4) for d in diagnostics), _format(diagnostics)
+
+
+def test_type_checking_catches_a_wrong_emit_name_and_argument_count(tmp_path):
+    """A copy of the pipeline with one mistake each: only Nextflow's type checker catches them."""
+    copy = _copy_pipeline(tmp_path)
+    workflow = copy / "workflows" / "crossreg.nf"
+    text = workflow.read_text()
+    assert "CROSSREG_WINDOWS.out.windows.map" in text and "CROSSREG_WINDOWS(windows_input)" in text
+    workflow.write_text(text.replace("CROSSREG_WINDOWS.out.windows.map", "CROSSREG_WINDOWS.out.windowz.map")
+                        .replace("CROSSREG_WINDOWS(windows_input)", "CROSSREG_WINDOWS(windows_input, windows_input)"))
+    emit_line = _line_of(workflow, ".out.windowz")
+    call_line = _line_of(workflow, "CROSSREG_WINDOWS(windows_input, windows_input)")
+    assert not [d for d in nc.check(root=copy) if d.path == workflow and d.severity == "error"]
+    errors = [d for d in nc.check(root=copy, type_checking=True) if d.path == workflow and d.severity == "error"]
+    assert any(d.line == emit_line and "windowz" in d.message for d in errors), _format(errors)
+    assert any(d.line == call_line for d in errors), _format(errors)
+
+
+def test_an_unknown_param_in_main_nf_is_an_error(tmp_path):
+    """main.nf is the only reader of params; the language server checks them against the schema."""
+    copy = _copy_pipeline(tmp_path)
+    main = copy / "main.nf"
+    main.write_text(main.read_text().replace("params.shard_chunks", "params.shard_chunk"))
+    line = _line_of(main, "params.shard_chunk,")
+    errors = [d for d in nc.check([main], root=copy) if d.severity == "error"]
+    assert [(d.line, d.path) for d in errors] == [(line, main)], _format(errors)
+
+
+# ---------------------------------------------------------------- module conventions
+def test_every_step_has_a_module_following_the_conventions(procs):
+    assert sorted(p.parent.name for p in MODULES) == sorted(STEPS)
+    problems = []
+    for path in MODULES:
+        step = path.parent.name
+        name = f"CROSSREG_{step.upper().replace('-', '_')}"
+        in_file = [p for p in procs.values() if p.path == path]
+        if [p.name for p in in_file] != [name]:
+            problems.append(f"{path}: expected exactly one process {name}, found {[p.name for p in in_file]}")
+            continue
+        proc = in_file[0]
+        where = f"{path.relative_to(ROOT)}:{proc.line} {name}"
+        text = path.read_text()
+        if re.search(r"(?<![\w./])params\.", text):
+            problems.append(f"{where}: reads params (options come only through task.ext.args)")
+        other_ext = set(re.findall(r"task\.ext\.(\w+)", text)) - {"args", "prefix", "when"}
+        if other_ext:
+            problems.append(f"{where}: uses task.ext.{sorted(other_ext)} (only ext.args, ext.prefix)")
+        tags = proc.directives.get("tag", [])
+        if len(tags) != 1 or "meta.id" not in tags[0]:
+            problems.append(f"{where}: needs one tag naming meta.id, has {tags}")
+        labels = proc.directives.get("label", [])
+        if len(labels) != 1 or labels[0].strip("'\"") not in LABELS:
+            problems.append(f"{where}: needs exactly one resource label of {LABELS}, has {labels}")
+        elif (labels[0].strip("'\"") == "process_gpu") != (step == "predict"):
+            problems.append(f"{where}: process_gpu is the label of predict (and only of GPU steps), has {labels}")
+        if not proc.stub.strip():
+            problems.append(f"{where}: no stub: block")
+        if "task.ext.when" not in proc.when:
+            problems.append(f"{where}: no `when: task.ext.when == null || task.ext.when`")
+        if len(proc.inputs) != 1 or proc.inputs[0].elements[0].text != "val(meta)" or len(proc.inputs[0].elements) < 2:
+            problems.append(f"{where}: the input must be one `tuple val(meta), path(...)...`")
+        versions = [d for d in proc.outputs if d.options.get("topic") == "versions"]
+        if (len(versions) != 1 or versions[0].options.get("emit") != "versions_crossreg"
+                or [e.qualifier for e in versions[0].elements] != ["val", "val", "eval"]
+                or "crossreg --version" not in versions[0].elements[2].name):
+            problems.append(f"{where}: versions: need `tuple val(\"${{task.process}}\"), val('crossreg'), "
+                            f"eval('crossreg --version ...'), emit: versions_crossreg, topic: versions`")
+        for decl in proc.outputs:
+            if decl is not (versions[0] if versions else None) and (
+                    not decl.options.get("emit") or decl.elements[0].text != "val(meta)"):
+                problems.append(f"{where}:{decl.line}: outputs are `tuple val(meta), ..., emit: NAME`")
+    assert not problems, "\n".join(problems)
+
+
+def test_meta_yml_documents_every_input_and_output(procs):
+    problems = []
+    for path in MODULES:
+        name = f"CROSSREG_{path.parent.name.upper()}"
+        meta_yml = path.parent / "meta.yml"
+        if not meta_yml.is_file():
+            problems.append(f"{meta_yml}: missing")
+            continue
+        doc = yaml.safe_load(meta_yml.read_text())
+        proc = procs[name]
+        if doc.get("name") != name.lower():
+            problems.append(f"{meta_yml}: name {doc.get('name')!r}, expected {name.lower()!r}")
+        documented_inputs = [list(item)[0] for group in doc.get("input", []) for item in group]
+        declared_inputs = [e.name for e in proc.inputs[0].elements]
+        if documented_inputs != declared_inputs:
+            problems.append(f"{meta_yml}: input {documented_inputs} != process inputs {declared_inputs}")
+        declared_outputs = [d.options["emit"] for d in proc.outputs]
+        if list(doc.get("output", {})) != declared_outputs:
+            problems.append(f"{meta_yml}: output {list(doc.get('output', {}))} != emits {declared_outputs}")
+        for emit, groups in doc.get("output", {}).items():
+            decl = next((d for d in proc.outputs if d.options.get("emit") == emit), None)
+            if decl is not None and len(groups[0]) != len(decl.elements):
+                problems.append(f"{meta_yml}: output {emit}: {len(groups[0])} elements documented, {len(decl.elements)} declared")
+        if "versions" not in doc.get("topics", {}):
+            problems.append(f"{meta_yml}: topics.versions missing")
+        for key in ("description", "keywords", "tools", "authors"):
+            if not doc.get(key):
+                problems.append(f"{meta_yml}: {key} missing")
+    assert not problems, "\n".join(problems)
+
+
+def test_nf_test_files_parse_and_cover_real_and_stub_runs(procs):
+    files = [p.parent / "tests" / "main.nf.test" for p in MODULES] + [ROOT / "tests" / "main.nf.test"]
+    problems = []
+    for path in files:
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+            continue
+        text = path.read_text()
+        problems += [f"{path}: {e}" for e in nc.groovy_parse_errors(text, path.name.replace(".", "_") + ".groovy")]
+        if '"-stub"' not in text or "snapshot(" not in text:
+            problems.append(f"{path}: needs a -stub test and a snapshot")
+        if path.parent.parent.name in STEPS:
+            name = f"CROSSREG_{path.parent.parent.name.upper()}"
+            if f'process "{name}"' not in text:
+                problems.append(f"{path}: does not test process {name}")
+            if text.count("test(") < 2:
+                problems.append(f"{path}: needs a real run and a stub run")
+    for name in ("nf-test.config", "tests/nextflow.config"):
+        if not (ROOT / name).is_file():
+            problems.append(f"{name}: missing")
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- the crossreg contract
+GENOME = {"id": "human"}
+FASTA, FASTA_INDEX = "/data/human/genome.fa.gz", ["/data/human/genome.fa.gz.fai", "/data/human/genome.fa.gz.gzi"]
+TRACKS = ["/data/human/tracks/DNASE_liver.bw", "/data/human/tracks/CAGE_liver.bw"]
+MASKS = (["/data/human/blacklist.bed"], ["/data/human/unmappable.bed", "/data/human/umap_k24.bed"])
+GENOME_FILES = [FASTA, FASTA_INDEX, "/data/human/targets.txt", TRACKS, *MASKS]
+SHARD_FILES = ["/w/1/human.chunk0/human-train-0000.h5", "/w/1/human.chunk0/chunk-0-of-2.json",
+               "/w/2/human.chunk1/human-test-0000.h5", "/w/2/human.chunk1/chunk-1-of-2.json"]
+# representative inputs of every module: each variant renders a script whose crossreg calls must parse
+VARIANTS = {
+    "CROSSREG_SIMULATE": [[{"id": "world"}, []], [{"id": "world"}, ["/data/overrides.yaml"]]],
+    "CROSSREG_SPLIT": [
+        [{"id": "split"}, ["human", "mouse"], ["/d/h/genome.fa.gz", "/d/m/genome.fa.gz"],
+         ["/d/h/genome.fa.gz.fai", "/d/m/genome.fa.gz.fai"], ["human:mouse"], ["/d/alignment/human_to_mouse.chain"]],
+        [{"id": "split"}, ["human"], ["/d/h/genome.fa.gz"], ["/d/h/genome.fa.gz.fai"], [], []],
+    ],
+    "CROSSREG_WINDOWS": [
+        [GENOME, FASTA, FASTA_INDEX, ["/w/split/human.folds.bed"], [], *MASKS],
+        [GENOME, FASTA, FASTA_INDEX[:1], [], ["/data/human/windows.bed"], [], []],
+    ],
+    "CROSSREG_BASELINES": [[GENOME, *GENOME_FILES], [GENOME, FASTA, FASTA_INDEX, "/t.txt", TRACKS[:1], [], []]],
+    "CROSSREG_SHARDS": [[{**GENOME, "chunk": 1, "chunks": 4}, *GENOME_FILES, "/w/h.windows.bed", "/w/h.baselines.tsv"]],
+    "CROSSREG_MANIFEST": [[GENOME, *GENOME_FILES, "/w/h.windows.bed", "/w/h.baselines.tsv", SHARD_FILES]],
+    "CROSSREG_PREDICT": [
+        [GENOME, "/w/model", ["/w/m/shards/manifest.json"], SHARD_FILES, [], [FASTA], FASTA_INDEX],
+        [GENOME, "/w/model", [], [], ["/data/my.windows.bed"], [FASTA], FASTA_INDEX],
+        [GENOME, "/w/model", ["/w/m/shards/manifest.json"], SHARD_FILES, [], [], []],
+    ],
+}
+PARAM_OVERLAYS = {
+    "defaults": {},
+    "test": "test",
+    "options": {"simulate_preset": "demo", "missing_chroms": "zeros", "predict_rc_average": True,
+                "predict_bigwig_tracks": "DNASE_liver,3", "predict_split": "valid"},
+}
+
+
+def _args_variants(name, ext_args, params, test_params):
+    """(label, ext.args text): none, and conf/modules.config's with default, test and other params."""
+    out = [("no ext.args", "")]
+    if name in ext_args:
+        for label, overlay in PARAM_OVERLAYS.items():
+            values = {**params, **(test_params if overlay == "test" else overlay)}
+            args = nc.groovy_eval(ext_args[name], {"params": values, "meta": GENOME, "task": {"process": name}})[0]
+            out.append((f"modules.config ext.args, {label} params", args))
+    return out
+
+
+def test_every_module_command_is_accepted_by_the_crossreg_parser(procs, ext_args, params, test_params):
+    assert set(VARIANTS) == set(procs), "every module needs representative inputs in VARIANTS"
+    parser = build_parser()
+    problems, checked = [], 0
+    for name, variants in VARIANTS.items():
+        proc = procs[name]
+        step = name.removeprefix("CROSSREG_").lower().replace("_", "-")
+        for variant in variants:
+            for label, args in _args_variants(name, ext_args, params, test_params):
+                rendered = nc.render_task(proc, variant, ext_args=args)
+                where = f"{proc.path.relative_to(ROOT)}:{proc.script_line} {name} ({label}; inputs {variant})"
+                calls = nc.crossreg_commands(rendered.command)
+                if [c[:1] for c in calls] != [[step]]:
+                    problems.append(f"{where}: expected one `crossreg {step}` call, found {calls}")
+                    continue
+                if re.search(r"\bnull\b|\[\]|\$\{", rendered.command):
+                    problems.append(f"{where}: unresolved value in the command:\n{rendered.command}")
+                try:
+                    parser.parse_args(calls[0])
+                except SystemExit as exc:
+                    problems.append(f"{where}: crossreg rejects `crossreg {' '.join(calls[0])}` (exit {exc.code})")
+                checked += 1
+        for decl in proc.outputs:
+            for element in decl.elements:
+                if element.qualifier == "eval":
+                    command = nc.groovy_eval(element.name)[0]
+                    argv = command.split("|")[0].split()
+                    with pytest.raises(SystemExit) as exc:
+                        parser.parse_args(argv[1:])
+                    assert argv[0] == "crossreg" and exc.value.code == 0, f"{name}: versions command {command!r}"
+    assert not problems, "\n".join(problems)
+    assert checked >= 40
+
+
+def test_the_geometry_reaches_shards_and_manifest_alike(procs, ext_args, params, test_params):
+    """Shards and manifest must see the same geometry: their crossreg calls agree on it."""
+    parser = build_parser()
+    for overlay in ({}, test_params):
+        values = {**params, **overlay}
+        parsed = {}
+        for name in ("CROSSREG_SHARDS", "CROSSREG_MANIFEST"):
+            args = nc.groovy_eval(ext_args[name], {"params": values, "meta": GENOME, "task": {}})[0]
+            (call,) = nc.crossreg_commands(nc.render_task(procs[name], VARIANTS[name][0], ext_args=args).command)
+            parsed[name] = parser.parse_args(call)
+        for key in ("seq_length", "pool_width", "crop_bp", "windows_per_shard", "missing_chroms", "genome"):
+            assert getattr(parsed["CROSSREG_SHARDS"], key) == getattr(parsed["CROSSREG_MANIFEST"], key), key
+        assert parsed["CROSSREG_SHARDS"].seq_length == values["seq_length"]
+
+
+def _touch_inputs(variant, root: Path) -> list:
+    """The variant's input files, created (empty) under root."""
+    def make(value):
+        if isinstance(value, list):
+            return [make(v) for v in value]
+        if isinstance(value, str) and value.startswith("/"):
+            path = root / value.lstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+            return str(path)
+        return value
+    return [make(v) for v in variant]
+
+
+def test_stubs_create_every_declared_output(procs, tmp_path):
+    problems = []
+    for name, variants in VARIANTS.items():
+        for i, variant in enumerate(variants):
+            inputs = _touch_inputs(variant, tmp_path / "inputs")
+            try:
+                result = nc.run_task(procs[name], inputs, tmp_path / f"{name}-{i}", stub=True, path_dirs=[ROOT / "bin"],
+                                     evals=i == 0, env=TASK_ENV)
+            except (FileNotFoundError, ValueError) as err:
+                problems.append(f"{name} stub: {err}")
+                continue
+            if result.returncode != 0:
+                problems.append(f"{name} stub failed ({result.returncode}):\n{result.rendered.command}\n{result.stderr}")
+                continue
+            assert result.outputs["versions_crossreg"] == [name, "crossreg", "0.1.0" if i == 0 else None]
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- params, schema, profiles
+def test_schema_describes_exactly_the_params_with_their_defaults(params, schema):
+    props = _schema_properties(schema)
+    assert set(props) == set(params), (
+        f"only in nextflow.config: {sorted(set(params) - set(props))}; only in the schema: {sorted(set(props) - set(params))}"
+    )
+    python_type = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
+    for name, value in params.items():
+        prop = props[name]
+        assert prop.get("description"), f"{name}: no description"
+        if value is None:
+            assert "default" not in prop, f"{name}: default null in nextflow.config, {prop['default']!r} in the schema"
+            continue
+        assert prop.get("default") == value, f"{name}: default {value!r} in nextflow.config, {prop.get('default')!r} in the schema"
+        assert isinstance(value, python_type[prop["type"]]) and not (prop["type"] != "boolean" and isinstance(value, bool)), name
+        if "enum" in prop:
+            assert value in prop["enum"], name
+
+
+def test_every_param_used_anywhere_is_declared(schema):
+    declared = set(_schema_properties(schema))
+    used = {}
+    scripts, configs = nc.pipeline_files()
+    for path in [*scripts, *configs]:
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            for name in re.findall(r"(?<![\w./])params\.(\w+)", line):
+                used.setdefault(name, f"{path.relative_to(ROOT)}:{n}")
+    unknown = {name: where for name, where in used.items() if name not in declared}
+    assert not unknown, f"params not in nextflow_schema.json: {unknown}"
+    readers = {used[name].split(":")[0] for name in used} & {p.relative_to(ROOT).as_posix() for p in scripts}
+    assert readers <= {"main.nf"}, f"only main.nf reads params; also {sorted(readers - {'main.nf'})}"
+
+
+def test_test_profile_and_params_file_agree_and_match_the_simulated_world_tests(test_params, schema):
+    from_yaml = yaml.safe_load((ROOT / "conf" / "test.yaml").read_text())
+    assert from_yaml == test_params
+    props = _schema_properties(schema)
+    assert set(from_yaml) <= set(props)
+    # the geometry of tests/test_simulated_world_data.py
+    assert (from_yaml["simulate_preset"], from_yaml["seq_length"], from_yaml["crop_bp"], from_yaml["region_size"]) == (
+        "tiny", 16384, 2048, 32768)
+    assert (from_yaml["seq_length"] - 2 * from_yaml["crop_bp"]) % 128 == 0
+
+
+def test_profiles_and_labels(params):
+    statements = nc.config_statements(ROOT / "nextflow.config")
+    profiles = {st.scope[1] for st in statements if st.scope[:1] == ("profiles",) and len(st.scope) > 1}
+    includes = (ROOT / "nextflow.config").read_text()
+    for profile in PROFILES:
+        assert profile in profiles or re.search(rf"\b{profile} \{{\s*includeConfig", includes), f"profile {profile} missing"
+    assert re.search(r"includeConfig 'conf/base.config'", includes) and re.search(r"includeConfig 'conf/modules.config'", includes)
+    assert ("profiles", "gpu") in {st.scope for st in statements if st.key == "params.use_gpu"}
+    images = {nc.groovy_eval(st.value, {"params": {**params, "use_gpu": gpu}})[0]
+              for st in statements if st.key == "container" for gpu in (False, True)}
+    assert images == {"ghcr.io/crossreg/crossreg:0.1.0", "ghcr.io/crossreg/crossreg-gpu:0.1.0"}
+
+    base = {(st.scope[-1], st.key): st.value for st in nc.config_statements(ROOT / "conf" / "base.config")}
+    for label in LABELS:
+        for key in ("cpus", "memory", "time"):
+            assert (f"withLabel:{label}", key) in base or (f"withLabel:'{label}'", key) in base, (label, key)
+
+    def value(label, key, **variables):
+        text = base.get((f"withLabel:{label}", key)) or base[(f"withLabel:'{label}'", key)]
+        return nc.groovy_eval(text, variables)[0]
+
+    for label in ("process_low", "process_medium", "process_high", "process_gpu"):
+        one, two = (value(label, "memory", task={"attempt": a}) for a in (1, 2))
+        assert two != one, f"{label}: memory does not grow with task.attempt"
+    retry = base[("process", "errorStrategy")]
+    for status, expected in ((130, "retry"), (137, "retry"), (143, "retry"), (145, "retry"), (1, "finish"), (2, "finish"), (146, "finish")):
+        assert nc.groovy_eval(retry, {"task": {"exitStatus": status}})[0] == expected, status
+    # process_gpu: one accelerator and the engine's GPU flag, when GPUs are used
+    for engine, flag in (("docker", "--gpus all"), ("singularity", "--nv"), ("apptainer", "--nv"), ("podman", "--device nvidia.com/gpu=all")):
+        assert value("process_gpu", "containerOptions", params={"use_gpu": True}, workflow={"containerEngine": engine}) == flag
+        assert value("process_gpu", "containerOptions", params={"use_gpu": False}, workflow={"containerEngine": engine}) == ""
+    assert value("process_gpu", "accelerator", params={"use_gpu": True}) == 1
+    assert value("process_gpu", "accelerator", params={"use_gpu": False}) is None
+
+
+def test_publish_dirs_follow_the_layout(procs, params):
+    statements = nc.config_statements(ROOT / "conf" / "modules.config")
+    default = next(st.value for st in statements if st.scope == ("process",) and st.key == "publishDir")
+    by_name = {}
+    for st in statements:
+        if st.key == "publishDir" and st.scope[-1].startswith("withName:"):
+            for name in st.scope[-1].removeprefix("withName:").strip("'\"").split("|"):
+                by_name[name] = st.value
+    expected = {"CROSSREG_SIMULATE": "results/simulate", "CROSSREG_SPLIT": "results/split",
+                "CROSSREG_WINDOWS": "results/windows", "CROSSREG_BASELINES": "results/baselines",
+                "CROSSREG_SHARDS": "results/shards/human", "CROSSREG_MANIFEST": "results/shards/human",
+                "CROSSREG_PREDICT": "results/predict/human"}
+    for name in procs:
+        code = f"def p = {by_name.get(name, default)}; p.path.call()"
+        variables = {"params": params, "meta": GENOME, "task": {"process": f"CROSSREG:{name}"}}
+        assert nc.groovy_eval(code, variables)[0] == expected[name], name
+    for name in ("CROSSREG_SHARDS", "CROSSREG_MANIFEST", "CROSSREG_SPLIT"):
+        code = f"def p = {by_name[name]}; p.saveAs.call('{name.lower()}/dir/file.h5')"
+        assert nc.groovy_eval(code, {"params": params, "meta": GENOME})[0] == "file.h5"
+
+
+def test_bin_crossreg_runs_the_package_cli(monkeypatch):
+    import subprocess
+
+    monkeypatch.setenv("CROSSREG_PYTHON", sys.executable)
+    out = subprocess.run([str(ROOT / "bin" / "crossreg"), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "crossreg 0.1.0"
+    assert (ROOT / "bin" / "crossreg").stat().st_mode & 0o111
+
+
+# ---------------------------------------------------------------- the real scripts, end to end
+@pytest.mark.slow
+def test_module_scripts_run_the_chain_on_the_tiny_world(procs, ext_args, params, test_params, tmp_path):
+    """simulate -> split (both genomes, their chain) -> windows -> baselines -> shards (2 chunks) ->
+    manifest for the human genome, each module's real script run in its own task folder with its
+    inputs staged as Nextflow stages them and conf/modules.config's ext.args under the test profile."""
+    values = {**params, **test_params}
+    count = iter(range(100))
+
+    def run(name, inputs):
+        meta = inputs[0]
+        args = nc.groovy_eval(ext_args[name], {"params": values, "meta": meta, "task": {}})[0] if name in ext_args else ""
+        result = nc.run_task(procs[name], inputs, tmp_path / f"{next(count):02d}-{name}", ext_args=args,
+                             path_dirs=[ROOT / "bin"], evals=False, env=TASK_ENV)  # the stub test runs the versions commands
+        assert result.returncode == 0, f"{name} {meta}:\n{result.rendered.command}\n{result.stderr[-3000:]}"
+        return result.outputs
+
+    world = Path(run("CROSSREG_SIMULATE", [{"id": "world"}, []])["world"][1])
+    genomes = {}
+    for name in ("human", "mouse"):
+        folder = world / name
+        rows = [line.split("\t") for line in (folder / "targets.txt").read_text().splitlines()]
+        bigwigs = [str(folder / row[rows[0].index("file")]) for row in rows[1:]]
+        genomes[name] = [str(folder / "genome.fa.gz"), [str(folder / "genome.fa.gz.fai"), str(folder / "genome.fa.gz.gzi")],
+                         str(folder / "targets.txt"), bigwigs, [str(folder / "blacklist.bed")], [str(folder / "unmappable.bed")]]
+    split = run("CROSSREG_SPLIT", [{"id": "split"}, ["human", "mouse"], [g[0] for g in genomes.values()],
+                                   [g[1][0] for g in genomes.values()], ["human:mouse"],
+                                   [str(world / "alignment" / "human_to_mouse.chain")]])
+    folds = {Path(f).name.removesuffix(".folds.bed"): f for f in split["folds"][1]}
+    assert set(folds) == {"human", "mouse"}
+    chunks = values["shard_chunks"]
+    for name in ("human",):  # mouse takes the same path; one genome keeps the test short
+        fasta, index, targets, bigwigs, blacklist, unmappable = genomes[name]
+        meta = {"id": name}
+        windows = run("CROSSREG_WINDOWS", [meta, fasta, index, [folds[name]], [], blacklist, unmappable])["windows"][1]
+        baselines = run("CROSSREG_BASELINES", [meta, fasta, index, targets, bigwigs, blacklist, unmappable])["baselines"][1]
+        files = []
+        for chunk in range(chunks):
+            out = run("CROSSREG_SHARDS", [{**meta, "chunk": chunk, "chunks": chunks}, fasta, index, targets, bigwigs,
+                                          blacklist, unmappable, windows, baselines])["shards"][1]
+            files += out if isinstance(out, list) else [out]
+        assert sum(Path(f).name.startswith("chunk-") for f in files) == chunks
+        manifest_path = run("CROSSREG_MANIFEST", [meta, fasta, index, targets, bigwigs, blacklist, unmappable,
+                                                  windows, baselines, files])["manifest"][1]
+        manifest = json.loads(Path(manifest_path).read_text())
+        assert manifest["genome"] == name and manifest["seq_length"] == values["seq_length"]
+        assert manifest["bins"] == (values["seq_length"] - 2 * values["crop_bp"]) // values["pool_width"]
+        assert all(manifest["splits"][s]["windows"] > 0 for s in ("train", "valid", "test"))
