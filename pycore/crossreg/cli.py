@@ -225,6 +225,26 @@ def _cmd_describe_model(args) -> None:
     sys.stdout.write(describe_model(args.params))
 
 
+def _cmd_train(args) -> None:
+    from crossreg.train import manifest_specs
+
+    manifests = manifest_specs(args.manifest)
+    _import_keras_quietly()
+    from crossreg.train import train
+
+    result = train(
+        args.params, manifests, args.out, mode=args.mode, genome=args.single_genome, resume=args.resume,
+        epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
+        finetune_epochs=args.finetune_epochs, jit_compile=args.jit_compile,
+    )
+    pearson = ", ".join(f"{g} {r:.3f}" for g, r in result.valid_pearson.items())
+    print(
+        f"{result.mode} training on {', '.join(result.genomes)} ({result.backend}): best epoch {result.best_epoch} "
+        f"of {result.epochs_done}, valid loss {result.best_valid_loss:.4f}, valid Pearson R {pearson}; "
+        f"model in {result.model_best}"
+    )
+
+
 def _cmd_predict(args) -> None:
     _import_keras_quietly()
     from crossreg.predict import predict
@@ -314,6 +334,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe-model", help="layer table and parameter counts of a params file")
     p.add_argument("params", type=Path, help="params JSON (model + train sections)")
     p.set_defaults(func=_cmd_describe_model)
+
+    p = sub.add_parser("train", help="train the shared trunk and per-genome heads on shards (joint or single genome)")
+    p.add_argument("--params", type=Path, required=True, help="params JSON (model + train sections)")
+    p.add_argument("--manifest", action="append", required=True, metavar="GENOME=MANIFEST",
+                   help="a genome's shard manifest.json (repeatable; joint mode: one per head)")
+    p.add_argument("--out", type=Path, required=True, help="output directory (checkpoints, history, params)")
+    p.add_argument("--mode", choices=("joint", "single"), default="joint")
+    p.add_argument("--genome", dest="single_genome", help="the genome trained in --mode single")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--epochs", type=int, help="maximum epochs (default: train.epochs)")
+    p.add_argument("--steps-per-epoch", type=int, help="optimiser steps per epoch (default: one pass)")
+    p.add_argument("--seed", type=int, help="seed (default: train.seed)")
+    p.add_argument("--finetune-epochs", type=int, default=0, help="per-genome fine-tuning epochs after joint training")
+    p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="XLA-compile the TensorFlow steps (default: automatic)")
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("predict", help="predictions of a saved model for a shard split or a windows BED (HDF5, bigWig)")
     p.add_argument("--model-dir", type=Path, required=True, help="model directory (params.json + model.weights.h5)")
