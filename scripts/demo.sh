@@ -9,6 +9,18 @@ DATA=tests/data/real_tiny
 mkdir -p "$OUT"
 manifests=()
 
+# baselines, shards (two chunks in parallel) and manifest of one genome; windows are in $W
+prepare_shards() {  # genome folder W, then the common genome arguments, then --targets FILE
+  local W=$1; shift
+  $CR baselines "$@" --out "$W/baselines.tsv"
+  local shard_args=("$@" --windows "$W/windows.bed" --baselines "$W/baselines.tsv" --windows-per-shard 16)
+  $CR shards "${shard_args[@]}" --chunk 0 --of 2 --out-dir "$W/shards" &
+  $CR shards "${shard_args[@]}" --chunk 1 --of 2 --out-dir "$W/shards" &
+  wait
+  $CR manifest "${shard_args[@]}" --shard-dir "$W/shards"
+  manifests+=("$W/shards/manifest.json")
+}
+
 # 1. the simulated world: two genomes, a chain between them, tracks with known truth
 WORLD=$OUT/world
 echo "== simulate (demo preset)"
@@ -22,16 +34,9 @@ for genome in human mouse; do
   W=$OUT/sim_$genome
   mkdir -p "$W"
   common=(--genome "$genome" --fasta "$G/genome.fa.gz" --blacklist "$G/blacklist.bed" --unmappable "$G/unmappable.bed")
-  echo "== $genome: windows, baselines"
+  echo "== $genome: windows, baselines, shards, manifest"
   $CR windows "${common[@]}" --folds "$OUT/sim_split/$genome.folds.bed" --out "$W/windows.bed"
-  $CR baselines "${common[@]}" --targets "$G/targets.txt" --out "$W/baselines.tsv"
-  shard_args=("${common[@]}" --targets "$G/targets.txt" --windows "$W/windows.bed" --baselines "$W/baselines.tsv" --windows-per-shard 16)
-  echo "== $genome: shards (2 chunks in parallel), manifest"
-  $CR shards "${shard_args[@]}" --chunk 0 --of 2 --out-dir "$W/shards" &
-  $CR shards "${shard_args[@]}" --chunk 1 --of 2 --out-dir "$W/shards" &
-  wait
-  $CR manifest "${shard_args[@]}" --shard-dir "$W/shards"
-  manifests+=("$W/shards/manifest.json")
+  prepare_shards "$W" "${common[@]}" --targets "$G/targets.txt"
 done
 
 # 2. real loci
@@ -40,18 +45,9 @@ for genome in hg38 mm10; do
   W=$OUT/$genome
   mkdir -p "$W"
   common=(--genome "$genome" --fasta "$D/genome.fa.gz" --blacklist "$D/blacklist.bed")
-  echo "== $genome: windows"
+  echo "== $genome: windows, baselines, shards, manifest"
   $CR windows "${common[@]}" --windows-bed "$D/windows.bed" --out "$W/windows.bed"
-  echo "== $genome: baselines"
-  $CR baselines "${common[@]}" --targets "$D/targets.txt" --out "$W/baselines.tsv"
-  shard_args=("${common[@]}" --targets "$D/targets.txt" --windows "$W/windows.bed" --baselines "$W/baselines.tsv" --windows-per-shard 16)
-  echo "== $genome: shards (2 chunks in parallel)"
-  $CR shards "${shard_args[@]}" --chunk 0 --of 2 --out-dir "$W/shards" &
-  $CR shards "${shard_args[@]}" --chunk 1 --of 2 --out-dir "$W/shards" &
-  wait
-  echo "== $genome: manifest"
-  $CR manifest "${shard_args[@]}" --shard-dir "$W/shards"
-  manifests+=("$W/shards/manifest.json")
+  prepare_shards "$W" "${common[@]}" --targets "$D/targets.txt"
 done
 {
   echo "# crossreg demo report"
