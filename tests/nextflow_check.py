@@ -62,7 +62,7 @@ SKIP_DIRS = {".git", ".venv", ".cache", ".nextflow", ".nf-test", "work", "result
 # its declared type to one of the two inconsistently between fresh runs and then reports the
 # other form (seen both ways on the same file), so that one option's Map/List mismatch is ignored
 TYPED_FALSE_POSITIVES = re.compile(
-    r"^Config option '[\w.]+' with type \S+ cannot be assigned to value with type (Closure|List<E>)$"
+    r"^Config option '[\w.]+' with type (Map<K, V>|\S+) cannot be assigned to value with type (Closure|List<E>)$"
     r"|^Config option 'process\.publishDir' with type (List<E>|Map<K, V>) cannot be assigned to value with type (Map<K, V>|List<E>)$"
 )
 
