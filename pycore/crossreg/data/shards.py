@@ -149,7 +149,8 @@ def plan_read_spans(chroms: np.ndarray, starts: np.ndarray, length: int, max_spa
         if spans:
             c, lo, hi, members = spans[-1]
             if c == chrom and lo <= start <= hi and max(hi, start + length) - lo <= max_span:
-                spans[-1] = (c, lo, max(hi, start + length), members + [i])
+                members.append(i)
+                spans[-1] = (c, lo, max(hi, start + length), members)
                 continue
         spans.append((chrom, start, start + length, [i]))
     return spans
