@@ -94,6 +94,18 @@ def test_language_server_finds_no_problem(type_checking):
     assert not diagnostics, "Nextflow language server:\n" + _format(diagnostics)
 
 
+@pytest.mark.parametrize("message, ignored", [
+    ("Config option 'process.publishDir' with type String cannot be assigned to value with type Map<K, V>", True),
+    ("Config option 'process.publishDir' with type List<E> cannot be assigned to value with type Map<K, V>", True),
+    ("Config option 'process.publishDir' with type Map<K, V> cannot be assigned to value with type Integer", False),
+    ("Config option 'process.cpus' with type Integer cannot be assigned to value with type Closure", True),
+    ("Config option 'process.cpus' with type Integer cannot be assigned to value with type String", False),
+    ("Config option 'params.outdir' with type String cannot be assigned to value with type Map<K, V>", False),
+])
+def test_only_known_type_checker_false_positives_are_ignored(message, ignored):
+    assert bool(nc.TYPED_FALSE_POSITIVES.match(message)) is ignored
+
+
 def _copy_pipeline(dest: Path) -> Path:
     for name in ("main.nf", "nextflow.config", "nextflow_schema.json"):
         shutil.copy(ROOT / name, dest / name)
