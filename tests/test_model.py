@@ -476,3 +476,38 @@ def test_readme_documents_every_params_key():
     block = readme[begin : readme.index("<!-- schema:end -->")]
     documented = block[block.index("```text\n") + len("```text\n") : block.rindex("```")]
     assert documented.rstrip() == schema_text().rstrip(), "README params schema is stale: regenerate it"
+
+
+@pytest.mark.parametrize("batch, length, channels, momentum", [(4, 96, 17, 0.9), (1, 5, 3, 0.5), (2, 1, 8, 0.99)])
+def test_fused_batch_norm_matches_keras(batch, length, channels, momentum):
+    """The TensorFlow fast path of crossreg's BatchNormalization equals Keras' own layer in training:
+    outputs, gradients (inputs, gamma, beta) and moving statistics; inference is Keras' path."""
+    import keras
+    import tensorflow as tf
+
+    from crossreg.model.layers import BatchNormalization
+
+    rng = np.random.default_rng(batch * 100 + length)
+    x = tf.constant(rng.normal(3.0, 2.0, (batch, length, channels)).astype(np.float32))
+    ours = BatchNormalization(momentum=momentum)
+    theirs = keras.layers.BatchNormalization(momentum=momentum)
+    for layer in (ours, theirs):
+        layer.build(x.shape)
+        layer.gamma.assign(rng.normal(1.0, 0.3, channels).astype(np.float32))
+        layer.beta.assign(rng.normal(0.0, 0.3, channels).astype(np.float32))
+    theirs.set_weights(ours.get_weights())
+    assert ours._fused_path_applies(x, True, None) and not ours._fused_path_applies(x, False, None)
+    upstream = tf.constant(rng.normal(size=x.shape).astype(np.float32))
+
+    def run(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * upstream)
+        grads = tape.gradient(loss, [x, layer.gamma.value, layer.beta.value])
+        return [y.numpy(), *(g.numpy() for g in grads), layer.moving_mean.numpy(), layer.moving_variance.numpy()]
+
+    for name, a, b in zip(["output", "d input", "d gamma", "d beta", "moving mean", "moving variance"],
+                          run(ours), run(theirs)):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4, err_msg=name)
+    np.testing.assert_allclose(ours(x, training=False).numpy(), theirs(x, training=False).numpy(), rtol=1e-5, atol=1e-5)

@@ -32,6 +32,7 @@ from typing import Any, Callable
 import keras
 from keras import ops
 
+from crossreg.model.layers import BatchNormalization
 from crossreg.model.registry import crop_pair, dilation_rates, tower_filters
 
 
@@ -161,7 +162,7 @@ def _conv_unit(
     )
     if norm_type == "batch":
         x = ctx.apply(
-            keras.layers.BatchNormalization(momentum=bn_momentum, gamma_initializer=norm_gamma, name=ctx.name("bn")), x
+            BatchNormalization(momentum=bn_momentum, gamma_initializer=norm_gamma, name=ctx.name("bn")), x
         )
     elif norm_type == "layer":
         x = ctx.apply(keras.layers.LayerNormalization(gamma_initializer=norm_gamma, name=ctx.name("ln")), x)

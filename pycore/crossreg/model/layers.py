@@ -1,0 +1,74 @@
+"""Keras layers of the model that are not Keras' own.
+
+:class:`BatchNormalization` is ``keras.layers.BatchNormalization`` (same weights, same
+config, same results) with one fast path: in training mode on the TensorFlow backend it
+normalises with TensorFlow's fused batch-norm kernel (one op forward, one backward, oneDNN
+on CPU, cuDNN on GPU) instead of Keras' composition of moments, subtractions and
+multiplications (about a dozen element-wise passes over the activations each way). On a
+2-core CPU that makes the params_small train step about 10% faster
+(``benchmarks/bench_train.py``). Every other case (JAX, inference, a frozen layer, masks,
+renormalisation, synchronised statistics, inputs that are not ``[batch, length, channels]``)
+runs Keras' own code, and ``tests/test_model.py`` checks the fast path against it: outputs,
+gradients and moving statistics.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="crossreg")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """``keras.layers.BatchNormalization`` with TensorFlow's fused kernel in training (see module docstring)."""
+
+    def _fused_path_applies(self, inputs, training, mask) -> bool:
+        return (
+            bool(training)
+            and self.trainable
+            and mask is None
+            and not self.renorm
+            and not self.synchronized
+            and self.scale
+            and self.center
+            and len(inputs.shape) == 3
+            and self.axis in (-1, 2)
+            and keras.backend.backend() == "tensorflow"
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        """Normalise ``[batch, length, channels]`` over batch and length, per channel.
+
+        Args:
+            inputs: ``[batch, length, channels]`` (any float dtype; computed in float32).
+            training: batch statistics (and moving-average updates) when true.
+            mask: optional ``[batch, length]`` mask (Keras' path).
+
+        Returns:
+            ``[batch, length, channels]`` in the layer's compute dtype.
+        """
+        if not self._fused_path_applies(inputs, training, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        x = ops.cast(inputs, "float32")
+        y, mean, corrected_variance = tf.compat.v1.nn.fused_batch_norm(
+            tf.expand_dims(x, 2),  # NHWC with W = 1
+            ops.cast(self.gamma, "float32"),
+            ops.cast(self.beta, "float32"),
+            epsilon=self.epsilon,
+            data_format="NHWC",
+            is_training=True,
+        )[:3]
+        # the kernel normalises with the biased batch variance but returns the unbiased one;
+        # Keras' moving average takes the biased one
+        count = ops.cast(ops.shape(x)[0] * ops.shape(x)[1], "float32")
+        variance = corrected_variance * ops.maximum(count - 1.0, 0.0) / count
+        momentum = self.momentum
+        self.moving_mean.assign(
+            ops.cast(self.moving_mean, "float32") * momentum + ops.stop_gradient(mean) * (1.0 - momentum)
+        )
+        self.moving_variance.assign(
+            ops.cast(self.moving_variance, "float32") * momentum + ops.stop_gradient(variance) * (1.0 - momentum)
+        )
+        return ops.cast(tf.squeeze(y, 2), self.compute_dtype)
