@@ -1,5 +1,7 @@
 # crossreg: two commands on a fresh machine.
-#   make demo   create .venv, install, run the chain on a small example, write a report
+#   make demo   create .venv, install, simulate a two-species world, run the whole chain on it
+#               (crossreg run: data steps, joint training, evaluation), write an HTML report
+#   make demo-real  the same chain on the real human and mouse loci of tests/data
 #   make test   install if needed, run the test suite
 #   make bench  performance benchmarks (ratios against references measured in the same run)
 SHELL := /bin/bash
@@ -8,8 +10,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_out
+DEMO_REAL_OUT ?= demo_real_out
 
-.PHONY: demo test bench install clean
+.PHONY: demo demo-real test bench install clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +31,14 @@ test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: $(STAMP)
-	bash scripts/demo.sh $(DEMO_OUT)
+	$(VENV)/bin/crossreg run -params-file conf/demo.yaml --outdir $(DEMO_OUT)
+
+demo-real: $(STAMP)
+	$(VENV)/bin/crossreg run -params-file conf/demo_real.yaml --outdir $(DEMO_REAL_OUT)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py
+	$(PY) benchmarks/bench_train.py
 
 clean:
-	rm -rf build $(DEMO_OUT) pycore/crossreg/*.so csrc/_native.c
+	rm -rf build $(DEMO_OUT) $(DEMO_REAL_OUT) pycore/crossreg/*.so csrc/_native.c

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from crossreg import __version__
-from crossreg.errors import CrossregError
+from crossreg.errors import CrossregError, InputError
 
 log = logging.getLogger("crossreg")
 
@@ -269,6 +269,96 @@ def _cmd_simulate(args) -> None:
     print(json.dumps(summary, indent=1, default=str))
 
 
+def _genome_paths(specs: list[tuple[str, Path]], flag: str) -> dict[str, Path]:
+    """``[(genome, path)]`` -> ``{genome: path}``; a genome given twice is an error."""
+    out: dict[str, Path] = {}
+    for genome, path in specs:
+        if genome in out:
+            raise InputError(f"{flag}: genome {genome!r} given twice")
+        out[genome] = path
+    return out
+
+
+def _cmd_match_tracks(args) -> None:
+    from crossreg.data.track_matches import match_by_description, write_track_matches
+
+    manifests = _genome_paths(args.manifest, "--manifest")
+    if len(manifests) < 2:
+        raise InputError("--manifest: give the shard manifests of at least two genomes")
+    rows = match_by_description(manifests)
+    write_track_matches(rows, args.out)
+    print(f"{args.out}: {len(rows)} matched track pair(s) across {', '.join(manifests)}")
+
+
+def _r_text(value) -> str:
+    """A correlation for messages: 3 decimals, or "nan" when undefined (None)."""
+    return "nan" if value is None else f"{value:.3f}"
+
+
+def _cmd_evaluate(args) -> None:
+    _import_keras_quietly()
+    from crossreg.evaluate import evaluate_model
+
+    summary = evaluate_model(
+        args.model_dir, _genome_paths(args.manifest, "--manifest"), args.out,
+        tss=_genome_paths(args.tss, "--tss") or None, track_matches=args.track_matches, split=args.split,
+        batch_size=args.batch_size, rc_average=args.rc_average,
+    )
+    for genome, g in summary["genomes"].items():
+        by_assay = ", ".join(f"{a} {_r_text(r)}" for a, r in g["mean_r_by_assay"].items())
+        gene = "" if g.get("gene_r_mean") is None else f"; gene-level CAGE R {_r_text(g['gene_r_mean'])}"
+        print(f"{genome}: {args.split}-split Pearson R by assay: {by_assay}{gene}")
+    print(f"evaluation in {args.out}")
+
+
+def _cmd_compare_models(args) -> None:
+    from crossreg.evaluate import compare_models
+
+    summary = compare_models(args.a, args.b, args.out, label_a=args.label_a, label_b=args.label_b)
+    for row in summary["rows"]:
+        fraction = "–" if row["fraction_improved"] is None else f"{row['fraction_improved']:.0%}"
+        p_value = "–" if row["binomial_p"] is None else f"{row['binomial_p']:.3g}"
+        print(f"{row['genome']} {row['assay']}: {args.label_a} better on {row['improved']}/{row['tracks']} tracks "
+              f"({fraction}), binomial p {p_value}")
+    print(f"comparison in {args.out}")
+
+
+def _cmd_report(args) -> None:
+    from crossreg.report import render_report
+
+    train_dirs = dict(_genome_paths(args.train_dir, "--train-dir"))
+    summary = render_report(args.out, evaluations=args.evaluation, comparisons=args.comparison,
+                            train_dirs=train_dirs or None, title=args.title)
+    print(f"report: {summary['out']}")
+
+
+def _cmd_run(args) -> None:
+    from crossreg.runner import run_pipeline
+
+    overrides = {}
+    for text in args.param:
+        key, sep, value = text.partition("=")
+        if not sep:
+            raise InputError(f"--param {text!r}: expected KEY=VALUE")
+        import yaml
+
+        overrides[key.strip()] = yaml.safe_load(value) if value.strip() else None
+    result = run_pipeline(args.params_file, args.outdir, overrides, jobs=args.jobs, force=args.force)
+    print(f"{len(result.ran)} step(s) ran, {len(result.skipped)} up to date, {result.seconds:.0f} s")
+    if result.plan.report is not None:
+        print(f"report: {result.plan.report}")
+
+
+def _label_path(text: str) -> tuple[str, Path]:
+    """``LABEL=PATH`` or a bare path (label: the folder's name)."""
+    label, sep, path = text.partition("=")
+    if not sep:
+        return Path(text).name or "run", Path(text)
+    if not label or not path:
+        raise argparse.ArgumentTypeError(f"expected LABEL=PATH or PATH, got {text!r}")
+    return label, Path(path)
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The ``crossreg`` argument parser (also used by the contract tests of the pipeline)."""
@@ -370,6 +460,52 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="summarise shard manifests")
     p.add_argument("manifest", nargs="+", type=Path, help="manifest.json file(s)")
     p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("match-tracks", help="table of tracks of different genomes with the same description")
+    p.add_argument("--manifest", action="append", type=_genome_spec, required=True, metavar="GENOME=MANIFEST",
+                   help="a genome's shard manifest.json (repeatable, at least two)")
+    p.add_argument("--out", type=Path, required=True, help="TSV to write (genome_a identifier_a genome_b identifier_b)")
+    p.set_defaults(func=_cmd_match_tracks)
+
+    p = sub.add_parser("evaluate", help="test-split accuracy per track, gene level, cross-species transfer")
+    p.add_argument("--model-dir", type=Path, required=True, help="model directory (params.json + model.weights.h5)")
+    p.add_argument("--manifest", action="append", type=_genome_spec, required=True, metavar="GENOME=MANIFEST",
+                   help="a genome's shard manifest.json (repeatable)")
+    p.add_argument("--tss", action="append", type=_genome_spec, default=[], metavar="GENOME=TSS",
+                   help="a genome's TSS BED or GTF for gene-level evaluation (repeatable)")
+    p.add_argument("--track-matches", type=Path, help="TSV of matched tracks across genomes (crossreg match-tracks)")
+    p.add_argument("--split", choices=("train", "valid", "test"), default="test", help="split evaluated (default test)")
+    p.add_argument("--batch-size", type=int, default=4, help="windows per model call (default 4)")
+    p.add_argument("--rc-average", action="store_true", help="average with the reverse complement's prediction")
+    p.add_argument("--out", type=Path, required=True, help="output folder (TSV tables, PNG plots, summary.json)")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("compare-models", help="joint vs single-genome: per-track R of two evaluations, binomial test")
+    p.add_argument("--a", type=Path, required=True, help="evaluation folder of model A (e.g. joint)")
+    p.add_argument("--b", type=Path, required=True, help="evaluation folder of model B (e.g. single genome)")
+    p.add_argument("--label-a", default="joint", help="name of model A (default joint)")
+    p.add_argument("--label-b", default="single", help="name of model B (default single)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.set_defaults(func=_cmd_compare_models)
+
+    p = sub.add_parser("report", help="one self-contained HTML page of evaluations, comparisons and training runs")
+    p.add_argument("--evaluation", action="append", type=Path, default=[], help="evaluation folder (repeatable)")
+    p.add_argument("--comparison", action="append", type=Path, default=[], help="comparison folder (repeatable)")
+    p.add_argument("--train-dir", action="append", type=_label_path, default=[], metavar="[LABEL=]DIR",
+                   help="training run folder (repeatable)")
+    p.add_argument("--title", default="crossreg report", help="page title")
+    p.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("run", help="the whole pipeline on this machine from a params file, skipping up-to-date steps")
+    p.add_argument("-params-file", "--params-file", dest="params_file", type=Path,
+                   help="the pipeline's params file (YAML or JSON), as for nextflow run -params-file")
+    p.add_argument("--outdir", type=Path, help="output folder (default: the params' outdir)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="set one parameter (YAML value; repeatable), e.g. --param train_epochs=2")
+    p.add_argument("--jobs", type=int, help="steps run at once within a parallel group (default: CPUs, at most 4)")
+    p.add_argument("--force", action="store_true", help="run every step even when up to date")
+    p.set_defaults(func=_cmd_run)
     return parser
 
 

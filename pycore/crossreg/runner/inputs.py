@@ -1,0 +1,164 @@
+"""The genomes a run works on: from a samplesheet (+ chain sheet), or from a simulated world.
+
+Samplesheet (CSV, one header line; the Nextflow pipeline reads the same file):
+``genome,fasta,targets,blacklist,unmappable,windows,tss`` — ``genome``, ``fasta`` and
+``targets`` required; ``blacklist`` and ``unmappable`` empty, one BED or several separated by
+``;``; ``windows`` empty (windows come from the orthology-aware split) or a windows BED with
+folds; ``tss`` empty or a TSS BED/GTF for gene-level evaluation. Chain sheet:
+``target,query,chain``. Relative paths are relative to the folder the run is started in.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crossreg.errors import InputError
+
+SAMPLESHEET_COLUMNS = ("genome", "fasta", "targets", "blacklist", "unmappable", "windows", "tss")
+CHAIN_COLUMNS = ("target", "query", "chain")
+
+
+@dataclass
+class GenomeRecord:
+    """One genome's inputs.
+
+    Attributes:
+        name: genome name (the model head's key).
+        fasta: reference FASTA (plain or bgzip with .fai).
+        targets: targets table.
+        blacklist, unmappable: BED files (possibly none).
+        windows: a windows BED with folds, or None (windows from the split).
+        tss: TSS BED or GTF for gene-level evaluation, or None.
+        track_files: the signal files or folders the targets table points to, when known
+            before the table exists (a simulated world's ``tracks/``); None: read the table.
+    """
+
+    name: str
+    fasta: Path
+    targets: Path
+    blacklist: list[Path] = field(default_factory=list)
+    unmappable: list[Path] = field(default_factory=list)
+    windows: Path | None = None
+    tss: Path | None = None
+    track_files: list[Path] | None = None
+
+
+@dataclass
+class ChainRecord:
+    """A UCSC chain aligning genome ``target`` to genome ``query``."""
+
+    target: str
+    query: str
+    chain: Path
+
+
+def _existing(text: str, where: str, column: str) -> Path:
+    path = Path(text.strip())
+    if not path.exists():
+        raise InputError(f"{where}: column {column!r}: file {path} does not exist")
+    return path
+
+
+def _rows(path: Path, required: tuple[str, ...], known: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    try:
+        handle = open(path, newline="")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise InputError(f"{path}: line 1: missing column(s) {', '.join(missing)}; expected {','.join(known)}")
+        unknown = [c for c in header if c not in known]
+        if unknown:
+            raise InputError(f"{path}: line 1: unknown column(s) {', '.join(unknown)}; expected {','.join(known)}")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            rows.append((line, {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}))
+    if not rows:
+        raise InputError(f"{path}: no rows")
+    return rows
+
+
+def read_samplesheet(path: str | os.PathLike) -> list[GenomeRecord]:
+    """Genomes of a samplesheet (see module docstring).
+
+    Raises:
+        InputError: missing or unknown columns, an empty required cell, a file that does not
+            exist, or a genome listed twice, naming the line.
+    """
+    path = Path(path)
+    records: list[GenomeRecord] = []
+    seen: dict[str, int] = {}
+    for line, row in _rows(path, ("genome", "fasta", "targets"), SAMPLESHEET_COLUMNS):
+        where = f"{path}: line {line}"
+        for column in ("genome", "fasta", "targets"):
+            if not row.get(column):
+                raise InputError(f"{where}: column {column!r} is empty (required)")
+        name = row["genome"]
+        if name in seen:
+            raise InputError(f"{where}: genome {name!r} is already listed on line {seen[name]}")
+        seen[name] = line
+
+        def beds(column: str) -> list[Path]:
+            return [_existing(p, where, column) for p in row.get(column, "").split(";") if p.strip()]
+
+        records.append(GenomeRecord(
+            name=name,
+            fasta=_existing(row["fasta"], where, "fasta"),
+            targets=_existing(row["targets"], where, "targets"),
+            blacklist=beds("blacklist"),
+            unmappable=beds("unmappable"),
+            windows=_existing(row["windows"], where, "windows") if row.get("windows") else None,
+            tss=_existing(row["tss"], where, "tss") if row.get("tss") else None,
+        ))
+    return records
+
+
+def read_chain_sheet(path: str | os.PathLike, genomes: list[str]) -> list[ChainRecord]:
+    """Chains of a chain sheet whose two genomes are both in ``genomes``.
+
+    Raises:
+        InputError: missing columns, empty cells, missing files, naming the line.
+    """
+    path = Path(path)
+    chains = []
+    for line, row in _rows(path, CHAIN_COLUMNS, CHAIN_COLUMNS):
+        where = f"{path}: line {line}"
+        for column in CHAIN_COLUMNS:
+            if not row.get(column):
+                raise InputError(f"{where}: column {column!r} is empty (required)")
+        if row["target"] in genomes and row["query"] in genomes:
+            chains.append(ChainRecord(row["target"], row["query"], _existing(row["chain"], where, "chain")))
+    return chains
+
+
+def simulated_world(world: Path) -> tuple[list[GenomeRecord], list[ChainRecord]]:
+    """The genomes and chain of a world written by ``crossreg simulate`` (paths need not exist yet).
+
+    Args:
+        world: the simulator's output folder.
+
+    Returns:
+        (genome records for human and mouse, the human-to-mouse chain).
+    """
+    from crossreg.simulate.params import GENOMES
+
+    records = [
+        GenomeRecord(
+            name=g,
+            fasta=world / g / "genome.fa.gz",
+            targets=world / g / "targets.txt",
+            blacklist=[world / g / "blacklist.bed"],
+            unmappable=[world / g / "unmappable.bed"],
+            tss=world / g / "tss.bed",
+            track_files=[world / g / "tracks"],
+        )
+        for g in GENOMES
+    ]
+    chains = [ChainRecord(GENOMES[0], GENOMES[1], world / "alignment" / f"{GENOMES[0]}_to_{GENOMES[1]}.chain")]
+    return records, chains
