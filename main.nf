@@ -8,14 +8,19 @@
  * Inputs, either
  *   --simulate_preset tiny|demo|bench   the simulated two-species world (crossreg simulate)
  *   --input genomes.csv [--chains chains.csv]   your genomes (see nextflow_schema.json)
- * and optionally --model_dir DIR (a trained model: predictions on each genome's test split).
+ * and a model: --model_params PARAMS_JSON (a model trained on every genome's shards) or
+ * --model_dir DIR (a trained model); the model is evaluated on the test split of each genome
+ * (--train_mode single: of --train_genome) and reported in report/report.html.
  *
  * Channel shapes:
- *   genomes: [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
- *            meta [ id: genome ]; fasta_index [ .fai(, .gzi) ]; bigwigs, blacklist,
- *            unmappable and windows_bed are lists (possibly empty)
- *   chains:  [ target, query, chain ]
- *   model:   model_dir (at most one item)
+ *   genomes:       [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
+ *                  meta [ id: genome ]; fasta_index [ .fai(, .gzi) ]; bigwigs, blacklist,
+ *                  unmappable and windows_bed are lists (possibly empty)
+ *   chains:        [ target, query, chain ]
+ *   tss:           [ genome, tss ] (genomes with a TSS BED/GTF: gene-level evaluation)
+ *   model:         model_dir (at most one item; empty: a model is trained)
+ *   model_params:  params JSON (at most one item; empty when model_dir is given)
+ *   track_matches: [ TSV ] or [] (a list: tracks matched across genomes, else matched by description)
  *   versions (topic): [ process, tool, version ]
  *
  * Only this file reads params; the language server checks every name against
@@ -26,12 +31,30 @@ include { CROSSREG          } from './workflows/crossreg'
 include { SIMULATED_WORLD   } from './subworkflows/local/simulated_world'
 include { SAMPLESHEET_INPUT } from './subworkflows/local/samplesheet_input'
 
+/*
+ * A file named by a parameter: relative paths are looked up in the launch folder, then in the
+ * pipeline's folder (e.g. the bundled conf/model/params_sim_tiny.json of -profile test).
+ */
+def pipelineFile(String path) {
+    def local = file(path)
+    if (local.exists() || path.startsWith('/') || path.contains('://')) {
+        return file(path, checkIfExists: true)
+    }
+    return file("${projectDir}/${path}", checkIfExists: true)
+}
+
 workflow {
     if (!params.simulate_preset && !params.input) {
         error("crossreg: give --input GENOMES_CSV (and --chains CHAINS_CSV), or --simulate_preset tiny|demo|bench")
     }
     if (params.simulate_preset && params.input) {
         error("crossreg: --input and --simulate_preset exclude each other")
+    }
+    if (!params.model_dir && !params.model_params) {
+        error("crossreg: give --model_params PARAMS_JSON (model and train sections) to train a model, or --model_dir DIR (a trained model)")
+    }
+    if (params.train_mode == 'single' && !params.train_genome) {
+        error("crossreg: --train_mode single needs --train_genome")
     }
 
     // inputs: the simulated world, or the genomes of a samplesheet
@@ -40,17 +63,33 @@ workflow {
         SIMULATED_WORLD(channel.of(tuple([id: 'world'], overrides)))
         genomes = SIMULATED_WORLD.out.genomes
         chains = SIMULATED_WORLD.out.chains
+        tss = SIMULATED_WORLD.out.tss
     }
     else {
         chain_sheets = params.chains ? [file(params.chains, checkIfExists: true)] : []
         SAMPLESHEET_INPUT(file(params.input, checkIfExists: true), chain_sheets)
         genomes = SAMPLESHEET_INPUT.out.genomes
         chains = SAMPLESHEET_INPUT.out.chains
+        tss = SAMPLESHEET_INPUT.out.tss
     }
+    // a given model is evaluated as it is; otherwise one is trained from the model params
     model = channel.fromList(params.model_dir ? [file(params.model_dir, checkIfExists: true)] : [])
+    model_params = channel.fromList(params.model_dir ? [] : [pipelineFile(params.model_params)])
+    track_matches = params.track_matches ? [file(params.track_matches, checkIfExists: true)] : []
     predict_genomes = (params.predict_genomes ?: '').tokenize(',')
 
-    CROSSREG(genomes, chains, model, params.shard_chunks, predict_genomes)
+    CROSSREG(
+        genomes,
+        chains,
+        tss,
+        model,
+        model_params,
+        track_matches,
+        params.shard_chunks,
+        params.train_mode,
+        params.train_genome ?: '',
+        predict_genomes,
+    )
 
     // software versions of every task, from the `versions` topic
     channel.topic('versions')

@@ -21,7 +21,10 @@ from crossreg.cli import build_parser
 
 ROOT = nc.ROOT
 MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
-STEPS = ("simulate", "split", "windows", "baselines", "shards", "manifest", "predict")
+STEPS = ("simulate", "split", "windows", "baselines", "shards", "manifest", "train", "match_tracks", "evaluate",
+         "predict", "report")
+# the steps running the model: label process_gpu (and only they)
+GPU_STEPS = ("train", "evaluate", "predict")
 LABELS = ("process_single", "process_low", "process_medium", "process_high", "process_gpu")
 PROFILES = ("test", "gpu", "docker", "singularity", "podman", "awsbatch", "google", "slurm")
 # tasks run `crossreg` through bin/crossreg with this interpreter (the one with crossreg installed)
@@ -207,8 +210,8 @@ def test_every_step_has_a_module_following_the_conventions(procs):
         labels = proc.directives.get("label", [])
         if len(labels) != 1 or labels[0].strip("'\"") not in LABELS:
             problems.append(f"{where}: needs exactly one resource label of {LABELS}, has {labels}")
-        elif (labels[0].strip("'\"") == "process_gpu") != (step == "predict"):
-            problems.append(f"{where}: process_gpu is the label of predict (and only of GPU steps), has {labels}")
+        elif (labels[0].strip("'\"") == "process_gpu") != (step in GPU_STEPS):
+            problems.append(f"{where}: process_gpu is the label of {GPU_STEPS} (and only of GPU steps), has {labels}")
         if not proc.stub.strip():
             problems.append(f"{where}: no stub: block")
         if "task.ext.when" not in proc.when:
@@ -290,6 +293,10 @@ MASKS = (["/data/human/blacklist.bed"], ["/data/human/unmappable.bed", "/data/hu
 GENOME_FILES = [FASTA, FASTA_INDEX, "/data/human/targets.txt", TRACKS, *MASKS]
 SHARD_FILES = ["/w/1/human.chunk0/human-train-0000.h5", "/w/1/human.chunk0/chunk-0-of-2.json",
                "/w/2/human.chunk1/human-test-0000.h5", "/w/2/human.chunk1/chunk-1-of-2.json"]
+MOUSE_SHARD_FILES = ["/w/3/mouse.chunk0/mouse-train-0000.h5", "/w/3/mouse.chunk0/chunk-0-of-2.json",
+                     "/w/4/mouse.chunk1/mouse-valid-0000.h5", "/w/4/mouse.chunk1/chunk-1-of-2.json"]
+MANIFESTS = ["/w/5/shards/manifest.json", "/w/6/shards/manifest.json"]  # human, mouse
+MODEL_PARAMS = str(ROOT / "conf" / "model" / "params_sim_tiny.json")
 # representative inputs of every module: each variant renders a script whose crossreg calls must parse
 VARIANTS = {
     "CROSSREG_SIMULATE": [[{"id": "world"}, []], [{"id": "world"}, ["/data/overrides.yaml"]]],
@@ -310,12 +317,31 @@ VARIANTS = {
         [GENOME, "/w/model", [], [], ["/data/my.windows.bed"], [FASTA], FASTA_INDEX],
         [GENOME, "/w/model", ["/w/m/shards/manifest.json"], SHARD_FILES, [], [], []],
     ],
+    "CROSSREG_TRAIN": [
+        [{"id": "joint"}, MODEL_PARAMS, ["human", "mouse"], MANIFESTS, SHARD_FILES + MOUSE_SHARD_FILES],
+        [{"id": "single"}, "/conf/params.json", ["human"], MANIFESTS[:1], SHARD_FILES],
+    ],
+    "CROSSREG_MATCH_TRACKS": [[{"id": "track_matches"}, ["human", "mouse"], MANIFESTS]],
+    "CROSSREG_EVALUATE": [
+        [{"id": "evaluate"}, "/w/train/model_best", ["human", "mouse"], MANIFESTS, SHARD_FILES + MOUSE_SHARD_FILES,
+         ["human", "mouse"], ["/data/human/tss.bed", "/data/mouse/genes.gtf"], ["/w/track_matches.tsv"]],
+        [{"id": "evaluate"}, "/w/model", ["human", "mouse"], MANIFESTS, SHARD_FILES + MOUSE_SHARD_FILES,
+         ["mouse"], ["/data/mouse/tss.bed"], ["/w/track_matches.tsv"]],
+        [{"id": "evaluate"}, "/w/model", ["human"], MANIFESTS[:1], SHARD_FILES, [], [], []],
+    ],
+    "CROSSREG_REPORT": [
+        [{"id": "report"}, ["/w/evaluate"], ["joint"], ["/w/train"]],
+        [{"id": "report"}, ["/w/a/evaluate", "/w/b/evaluate"], [], []],
+    ],
 }
 PARAM_OVERLAYS = {
     "defaults": {},
     "test": "test",
     "options": {"simulate_preset": "demo", "missing_chroms": "zeros", "predict_rc_average": True,
-                "predict_bigwig_tracks": "DNASE_liver,3", "predict_split": "valid"},
+                "predict_bigwig_tracks": "DNASE_liver,3", "predict_split": "valid",
+                "train_mode": "single", "train_genome": "mouse", "train_epochs": 2, "train_steps_per_epoch": 5,
+                "train_seed": 7, "finetune_epochs": 3, "evaluate_split": "valid", "evaluate_batch_size": 2,
+                "evaluate_rc_average": True, "report_title": "Mouse's & human's \"tracks\" $HOME"},
 }
 
 
@@ -377,6 +403,81 @@ def test_the_geometry_reaches_shards_and_manifest_alike(procs, ext_args, params,
         for key in ("seq_length", "pool_width", "crop_bp", "windows_per_shard", "missing_chroms", "genome"):
             assert getattr(parsed["CROSSREG_SHARDS"], key) == getattr(parsed["CROSSREG_MANIFEST"], key), key
         assert parsed["CROSSREG_SHARDS"].seq_length == values["seq_length"]
+
+
+def _parsed_call(procs, ext_args, name, variant, values):
+    """The one `crossreg` call of a module's script for ``variant``, parsed by crossreg's parser."""
+    args = nc.groovy_eval(ext_args[name], {"params": values, "meta": variant[0], "task": {}})[0] if name in ext_args else ""
+    (call,) = nc.crossreg_commands(nc.render_task(procs[name], variant, ext_args=args).command)
+    return build_parser().parse_args(call)
+
+
+@pytest.mark.parametrize("overlay", list(PARAM_OVERLAYS))
+def test_train_evaluate_and_report_get_the_options_of_crossreg_run(procs, ext_args, params, test_params, overlay):
+    """The params reach `crossreg train/match-tracks/evaluate/report` as pycore/crossreg/runner/plan.py passes
+    them, and each genome's manifest is named where the script links it (shards/<genome>/)."""
+    values = {**params, **(test_params if overlay == "test" else PARAM_OVERLAYS[overlay])}
+    train = _parsed_call(procs, ext_args, "CROSSREG_TRAIN", VARIANTS["CROSSREG_TRAIN"][0], values)
+    assert train.params == Path("input/params_sim_tiny.json")
+    assert train.manifest == ["human=shards/human/manifest.json", "mouse=shards/mouse/manifest.json"]
+    assert train.mode == values["train_mode"] and not train.resume and train.out == Path("train")
+    assert train.single_genome == (values["train_genome"] if values["train_mode"] == "single" else None)
+    assert (train.epochs, train.steps_per_epoch, train.seed, train.finetune_epochs) == (
+        values["train_epochs"], values["train_steps_per_epoch"], values["train_seed"], values["finetune_epochs"])
+
+    matches = _parsed_call(procs, ext_args, "CROSSREG_MATCH_TRACKS", VARIANTS["CROSSREG_MATCH_TRACKS"][0], values)
+    assert matches.manifest == [("human", Path("input/manifest01/manifest.json")),
+                                ("mouse", Path("input/manifest02/manifest.json"))]
+    assert matches.out == Path("track_matches.tsv")
+
+    evaluate = _parsed_call(procs, ext_args, "CROSSREG_EVALUATE", VARIANTS["CROSSREG_EVALUATE"][0], values)
+    assert evaluate.model_dir == Path("model") and evaluate.out == Path("evaluate")
+    assert evaluate.manifest == [("human", Path("shards/human/manifest.json")), ("mouse", Path("shards/mouse/manifest.json"))]
+    assert evaluate.tss == [("human", Path("input/tss01/tss.bed")), ("mouse", Path("input/tss02/genes.gtf"))]
+    assert evaluate.track_matches == Path("input/matches/track_matches.tsv")
+    assert (evaluate.split, evaluate.batch_size, evaluate.rc_average) == (
+        values["evaluate_split"], values["evaluate_batch_size"], values["evaluate_rc_average"])
+    one = _parsed_call(procs, ext_args, "CROSSREG_EVALUATE", VARIANTS["CROSSREG_EVALUATE"][2], values)
+    assert (one.tss, one.track_matches) == ([], None)
+
+    report = _parsed_call(procs, ext_args, "CROSSREG_REPORT", VARIANTS["CROSSREG_REPORT"][0], values)
+    assert report.title == values["report_title"] and report.out == Path("report.html")
+    assert report.evaluation == [Path("evaluation01/evaluate")] and report.train_dir == [("joint", Path("train01/train"))]
+    two = _parsed_call(procs, ext_args, "CROSSREG_REPORT", VARIANTS["CROSSREG_REPORT"][1], values)
+    assert two.evaluation == [Path("evaluation01/evaluate"), Path("evaluation02/evaluate")] and two.train_dir == []
+
+
+# a stand-in for crossreg: writes where each file under shards/ leads and the outputs of train/evaluate
+FAKE_CROSSREG = """#!/bin/bash
+for f in shards/*/*; do printf '%s %s\\n' "$f" "$(readlink -f "$f")"; done > layout.txt
+out=''; previous=''
+for arg in "$@"; do [ "$previous" = --out ] && out=$arg; previous=$arg; done
+mkdir -p "$out/model_best" && touch "$out/history.csv"
+"""
+
+
+def test_train_and_evaluate_link_each_genome_beside_its_manifest(procs, tmp_path):
+    """Every genome's manifest is manifest.json and names its shards relative to its folder: the
+    scripts link each genome's manifest and its shards (not another genome's) into shards/<genome>/."""
+    fake = tmp_path / "bin" / "crossreg"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_CROSSREG)
+    fake.chmod(0o755)
+    for name in ("CROSSREG_TRAIN", "CROSSREG_EVALUATE"):
+        for i, variant in enumerate(VARIANTS[name]):
+            root = tmp_path / "inputs" / f"{name}-{i}"
+            result = nc.run_task(procs[name], _touch_inputs(variant, root), tmp_path / f"{name}-{i}",
+                                 path_dirs=[fake.parent], evals=False)
+            assert result.returncode == 0, f"{name}:\n{result.rendered.command}\n{result.stderr}"
+            lines = (tmp_path / f"{name}-{i}" / "layout.txt").read_text().splitlines()
+            layout = dict(line.split(" ") for line in lines)
+            expected = {}
+            for genome, manifest, files in (("human", MANIFESTS[0], SHARD_FILES), ("mouse", MANIFESTS[1], MOUSE_SHARD_FILES)):
+                if genome in variant[2]:
+                    expected[f"shards/{genome}/manifest.json"] = str((root / manifest.lstrip("/")).resolve())
+                    expected.update({f"shards/{genome}/{Path(f).name}": str((root / f.lstrip("/")).resolve())
+                                     for f in files if f.endswith(".h5")})
+            assert layout == expected, name
 
 
 def _touch_inputs(variant, root: Path) -> list:
@@ -501,7 +602,10 @@ def test_publish_dirs_follow_the_layout(procs, params):
     expected = {"CROSSREG_SIMULATE": "results/simulate", "CROSSREG_SPLIT": "results/split",
                 "CROSSREG_WINDOWS": "results/windows", "CROSSREG_BASELINES": "results/baselines",
                 "CROSSREG_SHARDS": "results/shards/human", "CROSSREG_MANIFEST": "results/shards/human",
-                "CROSSREG_PREDICT": "results/predict/human"}
+                "CROSSREG_PREDICT": "results/predict/human", "CROSSREG_MATCH_TRACKS": "results/evaluate_inputs",
+                "CROSSREG_REPORT": "results/report",
+                # run folders published whole (train/, evaluate/): into outdir under their own name
+                "CROSSREG_TRAIN": "results", "CROSSREG_EVALUATE": "results"}
     for name in procs:
         code = f"def p = {by_name.get(name, default)}; p.path.call()"
         variables = {"params": params, "meta": GENOME, "task": {"process": f"CROSSREG:{name}"}}
@@ -509,6 +613,13 @@ def test_publish_dirs_follow_the_layout(procs, params):
     for name in ("CROSSREG_SHARDS", "CROSSREG_MANIFEST", "CROSSREG_SPLIT"):
         code = f"def p = {by_name[name]}; p.saveAs.call('{name.lower()}/dir/file.h5')"
         assert nc.groovy_eval(code, {"params": params, "meta": GENOME})[0] == "file.h5"
+    # the layout of crossreg run (plan.py): train/ and evaluate/ whole; what train emits besides
+    # its folder (model_best/, history.csv) is inside it and not published twice
+    for name, published in (("CROSSREG_TRAIN", {"train": "train", "train/model_best": None, "train/history.csv": None}),
+                            ("CROSSREG_EVALUATE", {"evaluate": "evaluate"})):
+        for filename, target in published.items():
+            code = f"def p = {by_name[name]}; p.saveAs.call('{filename}')"
+            assert nc.groovy_eval(code, {"params": params, "meta": GENOME})[0] == target, (name, filename)
 
 
 def test_bin_crossreg_runs_the_package_cli(monkeypatch):
@@ -521,22 +632,30 @@ def test_bin_crossreg_runs_the_package_cli(monkeypatch):
 
 
 # ---------------------------------------------------------------- the real scripts, end to end
-@pytest.mark.slow
-def test_module_scripts_run_the_chain_on_the_tiny_world(procs, ext_args, params, test_params, tmp_path):
-    """simulate -> split (both genomes, their chain) -> windows -> baselines -> shards (2 chunks) ->
-    manifest for the human genome, each module's real script run in its own task folder with its
-    inputs staged as Nextflow stages them and conf/modules.config's ext.args under the test profile."""
-    values = {**params, **test_params}
-    count = iter(range(100))
+class _Tasks:
+    """Runs modules' real scripts, one task folder each, with their inputs staged as Nextflow stages
+    them and conf/modules.config's ext.args under ``values`` (the params)."""
 
-    def run(name, inputs):
+    def __init__(self, procs, ext_args, values: dict, root: Path):
+        self.procs, self.ext_args, self.values, self.root = procs, ext_args, values, root
+        self.count = 0
+
+    def __call__(self, name: str, inputs: list) -> dict:
         meta = inputs[0]
-        args = nc.groovy_eval(ext_args[name], {"params": values, "meta": meta, "task": {}})[0] if name in ext_args else ""
-        result = nc.run_task(procs[name], inputs, tmp_path / f"{next(count):02d}-{name}", ext_args=args,
+        args = nc.groovy_eval(self.ext_args[name], {"params": self.values, "meta": meta, "task": {}})[0] if name in self.ext_args else ""
+        self.count += 1
+        result = nc.run_task(self.procs[name], inputs, self.root / f"{self.count:02d}-{name}", ext_args=args,
                              path_dirs=[ROOT / "bin"], evals=False, env=TASK_ENV)  # the stub test runs the versions commands
         assert result.returncode == 0, f"{name} {meta}:\n{result.rendered.command}\n{result.stderr[-3000:]}"
         return result.outputs
 
+
+@pytest.fixture(scope="module")
+def tiny_chain(procs, ext_args, params, test_params, tmp_path_factory) -> dict:
+    """simulate -> split (both genomes, their chain) -> windows -> baselines -> shards (2 chunks) ->
+    manifest for both genomes of the tiny world under the test profile."""
+    values = {**params, **test_params}
+    run = _Tasks(procs, ext_args, values, tmp_path_factory.mktemp("chain"))
     world = Path(run("CROSSREG_SIMULATE", [{"id": "world"}, []])["world"][1])
     genomes = {}
     for name in ("human", "mouse"):
@@ -551,7 +670,8 @@ def test_module_scripts_run_the_chain_on_the_tiny_world(procs, ext_args, params,
     folds = {Path(f).name.removesuffix(".folds.bed"): f for f in split["folds"][1]}
     assert set(folds) == {"human", "mouse"}
     chunks = values["shard_chunks"]
-    for name in ("human",):  # mouse takes the same path; one genome keeps the test short
+    manifests, shard_files = {}, {}
+    for name in ("human", "mouse"):
         fasta, index, targets, bigwigs, blacklist, unmappable = genomes[name]
         meta = {"id": name}
         windows = run("CROSSREG_WINDOWS", [meta, fasta, index, [folds[name]], [], blacklist, unmappable])["windows"][1]
@@ -561,10 +681,52 @@ def test_module_scripts_run_the_chain_on_the_tiny_world(procs, ext_args, params,
             out = run("CROSSREG_SHARDS", [{**meta, "chunk": chunk, "chunks": chunks}, fasta, index, targets, bigwigs,
                                           blacklist, unmappable, windows, baselines])["shards"][1]
             files += out if isinstance(out, list) else [out]
-        assert sum(Path(f).name.startswith("chunk-") for f in files) == chunks
-        manifest_path = run("CROSSREG_MANIFEST", [meta, fasta, index, targets, bigwigs, blacklist, unmappable,
-                                                  windows, baselines, files])["manifest"][1]
-        manifest = json.loads(Path(manifest_path).read_text())
+        manifests[name] = run("CROSSREG_MANIFEST", [meta, fasta, index, targets, bigwigs, blacklist, unmappable,
+                                                    windows, baselines, files])["manifest"][1]
+        shard_files[name] = files
+    return {"values": values, "world": world, "manifests": manifests, "shard_files": shard_files}
+
+
+@pytest.mark.slow
+def test_module_scripts_run_the_chain_on_the_tiny_world(tiny_chain):
+    """The data chain (tiny_chain), each module's real script run in its own task folder with its
+    inputs staged as Nextflow stages them and conf/modules.config's ext.args under the test profile."""
+    values = tiny_chain["values"]
+    for name in ("human", "mouse"):
+        files = tiny_chain["shard_files"][name]
+        assert sum(Path(f).name.startswith("chunk-") for f in files) == values["shard_chunks"]
+        manifest = json.loads(Path(tiny_chain["manifests"][name]).read_text())
         assert manifest["genome"] == name and manifest["seq_length"] == values["seq_length"]
         assert manifest["bins"] == (values["seq_length"] - 2 * values["crop_bp"]) // values["pool_width"]
         assert all(manifest["splits"][s]["windows"] > 0 for s in ("train", "valid", "test"))
+
+
+@pytest.mark.slow
+def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, procs, ext_args, tmp_path):
+    """match-tracks -> train (joint, one short epoch) -> evaluate (with the world's TSSs and the
+    matches) -> report on both genomes of the tiny world: the modules' real scripts, each genome's
+    manifest and shards staged as Nextflow stages them and linked into shards/<genome>/."""
+    values = {**tiny_chain["values"], "train_epochs": 1, "train_steps_per_epoch": 2}
+    run = _Tasks(procs, ext_args, values, tmp_path)
+    names = ["human", "mouse"]
+    manifests = [tiny_chain["manifests"][g] for g in names]
+    files = [f for g in names for f in tiny_chain["shard_files"][g]]
+
+    matches = run("CROSSREG_MATCH_TRACKS", [{"id": "track_matches"}, names, manifests])["matches"][1]
+    assert len(Path(matches).read_text().splitlines()) > 1
+
+    trained = run("CROSSREG_TRAIN", [{"id": "joint"}, str(ROOT / values["model_params"]), names, manifests, files])
+    run_dir, model = Path(trained["run"][1]), Path(trained["model"][1])
+    assert model == run_dir / "model_best" and (model / "params.json").is_file() and (run_dir / "params.json").is_file()
+    history = Path(trained["history"][1]).read_text().splitlines()
+    assert history[0].startswith("epoch,genome,") and set(names) <= {row.split(",")[1] for row in history[1:]}
+
+    world = tiny_chain["world"]
+    evaluation = Path(run("CROSSREG_EVALUATE", [{"id": "evaluate"}, str(model), names, manifests, files, names,
+                                                [str(world / g / "tss.bed") for g in names], [matches]])["evaluation"][1])
+    summary = json.loads((evaluation / "summary.json").read_text())
+    assert set(summary["genomes"]) == set(names) and summary["split"] == values["evaluate_split"]
+    assert all(summary["genomes"][g]["gene_r_mean"] is not None for g in names) and summary["transfer"]
+
+    report = Path(run("CROSSREG_REPORT", [{"id": "report"}, [str(evaluation)], ["joint"], [str(run_dir)]])["report"][1])
+    assert report.name == "report.html" and values["report_title"] in report.read_text()

@@ -1,22 +1,30 @@
 /*
- * crossreg: training data for one network over several genomes, then predictions.
+ * crossreg: one network trained on several genomes, from their data to an HTML report.
  *
- * The data chain of scripts/demo.sh as a workflow:
+ * The steps of `crossreg run` (pycore/crossreg/runner/plan.py) as a workflow:
  *   split (jointly over the genomes, with their chains)
  *     -> windows, baselines (per genome)
  *     -> shards (per genome and chunk: --chunk i --of n, i = 0..n-1)
  *     -> manifest (per genome: gathers its chunks, verifies every shard)
- *     -> predict (per genome, when a trained model is given)
+ *     -> train (every genome's shards; skipped when a trained model is given)
+ *     -> match-tracks (tracks matched across the evaluated genomes, unless given)
+ *     -> evaluate (the model on each evaluated genome: tracks, genes at TSSs, transfer)
+ *     -> predict (per genome asked for)
+ *     -> report (evaluation and training curves, one HTML page)
  * This workflow reads no params: main.nf passes everything in. Step options (geometry,
- * fractions, seeds) reach the modules through task.ext.args, set in conf/modules.config.
+ * fractions, seeds, epochs) reach the modules through task.ext.args, set in conf/modules.config.
  */
 
-include { CROSSREG_SPLIT     } from '../modules/local/split'
-include { CROSSREG_WINDOWS   } from '../modules/local/windows'
-include { CROSSREG_BASELINES } from '../modules/local/baselines'
-include { CROSSREG_SHARDS    } from '../modules/local/shards'
-include { CROSSREG_MANIFEST  } from '../modules/local/manifest'
-include { CROSSREG_PREDICT   } from '../modules/local/predict'
+include { CROSSREG_SPLIT        } from '../modules/local/split'
+include { CROSSREG_WINDOWS      } from '../modules/local/windows'
+include { CROSSREG_BASELINES    } from '../modules/local/baselines'
+include { CROSSREG_SHARDS       } from '../modules/local/shards'
+include { CROSSREG_MANIFEST     } from '../modules/local/manifest'
+include { CROSSREG_TRAIN        } from '../modules/local/train'
+include { CROSSREG_MATCH_TRACKS } from '../modules/local/match_tracks'
+include { CROSSREG_EVALUATE     } from '../modules/local/evaluate'
+include { CROSSREG_PREDICT      } from '../modules/local/predict'
+include { CROSSREG_REPORT       } from '../modules/local/report'
 
 /*
  * The one input of the split task: genomes sorted by name (a stable task hash), their FASTA and
@@ -37,13 +45,38 @@ def splitInput(List<List> genome_records, List<List> chain_records) {
     )
 }
 
+/*
+ * The one input of the evaluate task: the evaluated genomes' shard records
+ * [ [ genome, manifest, [ shard files ] ], ... ] (sorted by genome), the model, the track
+ * matches ([ TSV ] or []) and the TSS files [ [ genome, tss ], ... ] of any genomes.
+ */
+def evaluateInput(List<List> records, model_dir, List matches, List<List> tss_records) {
+    def names = records.collect { record -> record[0] }
+    def tss_used = tss_records.findAll { record -> names.contains(record[0]) }.toSorted { record -> record[0] }
+    return tuple(
+        [id: 'evaluate'],
+        model_dir,
+        names,
+        records.collect { record -> record[1] },
+        records.collectMany { record -> record[2] as List },
+        tss_used.collect { record -> record[0] },
+        tss_used.collect { record -> record[1] },
+        matches,
+    )
+}
+
 workflow CROSSREG {
     take:
     genomes         // channel: [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
     chains          // channel: [ target, query, chain ]
-    model           // channel: model_dir (a trained model, at most one; empty: no predictions)
+    tss             // channel: [ genome, tss ] (TSS BED/GTF of the genomes that have one: gene-level evaluation)
+    model           // channel: model_dir (a trained model, at most one; empty: one is trained)
+    model_params    // channel: model params JSON (at most one; empty when a model is given)
+    track_matches   // list: [ TSV of tracks matched across genomes ], or [] (matched by description)
     shard_chunks    // integer: chunks each genome's shard plan is cut into (one shards task each)
-    predict_genomes // list: genomes (model heads) to predict; empty: every genome
+    train_mode      // string: joint (one network on every genome) or single (train_genome alone)
+    train_genome    // string: the genome of train_mode single, trained and evaluated alone ('' otherwise)
+    predict_genomes // list: genomes (model heads) to predict (empty: none)
 
     main:
     // 1. orthology-aware split, jointly over the genomes that bring no windows of their own
@@ -120,22 +153,96 @@ workflow CROSSREG {
         .join(shard_files)
         .map { _id, meta, manifest, files -> tuple(meta, manifest, files) }
 
-    // 6. predictions of a trained model on each genome's test split (its own head)
+    // every genome's shard records, sorted by genome: [ [ genome, manifest, [ shard files ] ], ... ]
+    shard_records = shards
+        .map { meta, manifest, files -> tuple(meta.id, manifest, files) }
+        .toList()
+        .map { records -> records.toSorted { record -> record[0] } }
+
+    // 6. one network on every genome's shards (train_mode single: the heads of train_genome),
+    // unless a trained model is given
+    CROSSREG_TRAIN(
+        model_params
+            .map { params_json -> tuple('train', params_json) }
+            .join(shard_records.map { records -> tuple('train', records) })
+            .map { _key, params_json, records ->
+                tuple(
+                    [id: train_mode],
+                    params_json,
+                    records.collect { record -> record[0] },
+                    records.collect { record -> record[1] },
+                    records.collectMany { record -> record[2] as List },
+                )
+            }
+    )
+    trained = CROSSREG_TRAIN.out.model.map { _meta, model_dir -> model_dir }
+    evaluated_model = model.mix(trained)
+
+    // the genomes evaluated: every genome (joint), or train_genome alone (single)
+    evaluated_records = shard_records.map { records ->
+        def used = records.findAll { record -> train_mode != 'single' || record[0] == train_genome }
+        if (!used) {
+            error("crossreg: train_genome '${train_genome}' is none of the genomes ${records.collect { record -> record[0] }}")
+        }
+        return used
+    }
+
+    // 7. tracks matched across the evaluated genomes by description, unless given
+    CROSSREG_MATCH_TRACKS(
+        evaluated_records
+            .filter { records -> records.size() > 1 && !track_matches }
+            .map { records -> tuple([id: 'track_matches'], records.collect { record -> record[0] }, records.collect { record -> record[1] }) }
+    )
+    // [ track matches TSV ] (matched above, or given), or [] for a single genome
+    evaluate_matches = CROSSREG_MATCH_TRACKS.out.matches
+        .map { _meta, tsv -> [tsv] }
+        .mix(evaluated_records.filter { records -> records.size() > 1 && track_matches }.map { _records -> track_matches })
+        .mix(evaluated_records.filter { records -> records.size() < 2 }.map { _records -> [] })
+
+    // 8. the model on each evaluated genome's test split: per track, at TSSs, across species
+    CROSSREG_EVALUATE(
+        evaluated_records
+            .map { records -> tuple('evaluate', records) }
+            .join(evaluated_model.map { model_dir -> tuple('evaluate', model_dir) })
+            .join(evaluate_matches.map { files -> tuple('evaluate', files) })
+            .join(tss.toList().map { tss_records -> tuple('evaluate', tss_records) })
+            .map { _key, records, model_dir, matches_files, tss_records -> evaluateInput(records, model_dir, matches_files, tss_records) }
+    )
+
+    // 9. predictions of the model (given or trained) on the test split of each genome asked for
+    // (its own head), as crossreg run does
     fasta_of = genomes.map { meta, fasta, fasta_index, _targets, _bigwigs, _blacklist, _unmappable, _windows_bed -> tuple(meta.id, fasta, fasta_index) }
     CROSSREG_PREDICT(
         shards
-            .filter { meta, _manifest, _files -> (predict_genomes as List).isEmpty() || (predict_genomes as List).contains(meta.id) }
             .map { meta, manifest, files -> tuple(meta.id, meta, manifest, files) }
             .join(fasta_of)
-            .combine(model)
+            .filter { id, _meta, _manifest, _files, _fasta, _fasta_index -> (predict_genomes as List).contains(id) }
+            .combine(model.mix(trained))
             .map { _id, meta, manifest, files, fasta, fasta_index, model_dir -> tuple(meta, model_dir, [manifest], files, [], [fasta], fasta_index) }
     )
 
+    // 10. the report: the evaluation, and the training run's curves (none for a given model)
+    train_runs = CROSSREG_TRAIN.out.run
+        .map { meta, run -> tuple('report', [meta.id], [run]) }
+        .mix(model.map { _model_dir -> tuple('report', [], []) })
+    CROSSREG_REPORT(
+        CROSSREG_EVALUATE.out.evaluation
+            .map { _meta, evaluation -> tuple('report', [evaluation]) }
+            .join(train_runs)
+            .map { _key, evaluations, labels, runs -> tuple([id: 'report'], evaluations, labels, runs) }
+    )
+
     emit:
-    folds       = folds                              // channel: [ genome, folds.bed ]
-    windows     = CROSSREG_WINDOWS.out.windows       // channel: [ meta, windows.bed ]
-    baselines   = CROSSREG_BASELINES.out.baselines   // channel: [ meta, baselines.tsv ]
-    shards      = shards                             // channel: [ meta, manifest.json, [ shard files ] ]
-    predictions = CROSSREG_PREDICT.out.predictions   // channel: [ meta, preds.h5 ]
-    bigwig      = CROSSREG_PREDICT.out.bigwig        // channel: [ meta, [ track.bw ] ]
+    folds         = folds                                // channel: [ genome, folds.bed ]
+    windows       = CROSSREG_WINDOWS.out.windows         // channel: [ meta, windows.bed ]
+    baselines     = CROSSREG_BASELINES.out.baselines     // channel: [ meta, baselines.tsv ]
+    shards        = shards                               // channel: [ meta, manifest.json, [ shard files ] ]
+    train_run     = CROSSREG_TRAIN.out.run               // channel: [ meta, train/ ] (meta.id: train_mode)
+    model_dir     = evaluated_model                      // channel: model_dir (given, or train/model_best)
+    history       = CROSSREG_TRAIN.out.history           // channel: [ meta, history.csv ]
+    matches       = CROSSREG_MATCH_TRACKS.out.matches    // channel: [ meta, track_matches.tsv ] (when matched here)
+    evaluation    = CROSSREG_EVALUATE.out.evaluation     // channel: [ meta, evaluate/ ]
+    predictions   = CROSSREG_PREDICT.out.predictions     // channel: [ meta, preds.h5 ]
+    bigwig        = CROSSREG_PREDICT.out.bigwig          // channel: [ meta, [ track.bw ] ]
+    report        = CROSSREG_REPORT.out.report           // channel: [ meta, report.html ]
 }

@@ -1,9 +1,10 @@
 /*
  * Genomes from a samplesheet and chains from a chain sheet (CSV files, one header line).
  *
- * samplesheet: genome,fasta,targets,blacklist,unmappable,windows
+ * samplesheet: genome,fasta,targets,blacklist,unmappable,windows,tss
  *   blacklist and unmappable: empty, one BED, or several separated by ';'
  *   windows: empty (windows from the orthology-aware split) or a windows BED with folds
+ *   tss (optional column): empty, or a TSS BED/GTF of the genome's genes (gene-level evaluation)
  * chain sheet: target,query,chain (UCSC chain aligning genome target to genome query)
  * Paths are absolute, URLs, or relative to the launch folder.
  */
@@ -30,6 +31,11 @@ def samplesheetGenome(row) {
     )
 }
 
+// [ [ genome, tss ] ] of a row with a tss, else []
+def tssRecords(row) {
+    return row.tss ? [tuple(row.genome, file(row.tss, checkIfExists: true))] : []
+}
+
 def chainRecord(row) {
     ['target', 'query', 'chain'].each { column ->
         if (!row[column]) {
@@ -45,9 +51,12 @@ workflow SAMPLESHEET_INPUT {
     chain_sheets // list: [ chain sheet (CSV) ], or [] for none
 
     main:
-    genomes = channel.fromPath(samplesheet)
+    rows = channel.fromPath(samplesheet)
         .splitCsv(header: true, strip: true)
+    genomes = rows
         .map { row -> samplesheetGenome(row as Map) }
+    tss = rows
+        .flatMap { row -> tssRecords(row as Map) }
     chains = channel.fromList(chain_sheets)
         .splitCsv(header: true, strip: true)
         .map { row -> chainRecord(row as Map) }
@@ -67,4 +76,5 @@ workflow SAMPLESHEET_INPUT {
     emit:
     genomes = genomes // channel: [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
     chains  = chains  // channel: [ target, query, chain ]
+    tss     = tss     // channel: [ genome, tss ] (rows with a tss)
 }

@@ -1,6 +1,6 @@
 /*
  * The simulated two-species world (crossreg simulate) as pipeline input: its genomes in the
- * shape of the samplesheet's, and its chains.
+ * shape of the samplesheet's, its chains and its genomes' TSSs (<genome>/tss.bed).
  */
 
 include { CROSSREG_SIMULATE } from '../../../modules/local/simulate'
@@ -20,6 +20,12 @@ workflow SIMULATED_WORLD {
             genomeRecord(sub.name, sub.resolve('genome.fa.gz'), sub.resolve('targets.txt'), [sub.resolve('blacklist.bed')], [sub.resolve('unmappable.bed')], [])
         }
     }
+    // <genome>/tss.bed: the genes' TSSs (gene-level evaluation)
+    tss = world.flatMap { _meta, dir ->
+        dir.listFiles().findAll { sub -> sub.resolve('targets.txt').exists() && sub.resolve('tss.bed').exists() }.toList().sort { sub -> sub.name }.collect { sub ->
+            tuple(sub.name, sub.resolve('tss.bed'))
+        }
+    }
     // alignment/<target>_to_<query>.chain
     chains = world.flatMap { _meta, dir ->
         dir.resolve('alignment').listFiles().findAll { chain -> chain.name.endsWith('.chain') && chain.name.contains('_to_') }.toList().collect { chain ->
@@ -31,6 +37,7 @@ workflow SIMULATED_WORLD {
     emit:
     genomes = genomes // channel: [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
     chains  = chains  // channel: [ target, query, chain ]
+    tss     = tss     // channel: [ genome, tss.bed ]
     world   = world   // channel: [ meta, world_dir ]
     summary = CROSSREG_SIMULATE.out.summary // channel: [ meta, summary.json ]
 }
