@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 DEMO_REAL_OUT ?= demo_real_out
 
-.PHONY: demo demo-real test bench install clean
+.PHONY: demo demo-real test bench install clean container
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build $(DEMO_OUT) $(DEMO_REAL_OUT) pycore/crossreg/*.so csrc/_native.c
+
+# optional (root, podman): build the CPU image on a local Debian base, run crossreg in it
+container:
+	bash scripts/build_container.sh
