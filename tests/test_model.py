@@ -485,7 +485,7 @@ def test_fused_batch_norm_matches_keras(batch, length, channels, momentum):
     import keras
     import tensorflow as tf
 
-    from crossreg.model.layers import BatchNormalization
+    from crossreg.model.layers import BatchNormalization, fused_batch_norm
 
     rng = np.random.default_rng(batch * 100 + length)
     x = tf.constant(rng.normal(3.0, 2.0, (batch, length, channels)).astype(np.float32))
@@ -496,11 +496,13 @@ def test_fused_batch_norm_matches_keras(batch, length, channels, momentum):
         layer.gamma.assign(rng.normal(1.0, 0.3, channels).astype(np.float32))
         layer.beta.assign(rng.normal(0.0, 0.3, channels).astype(np.float32))
     theirs.set_weights(ours.get_weights())
-    assert ours._fused_path_applies(x, True, None) and not ours._fused_path_applies(x, False, None)
+    assert not ours._fused_path_applies(x, True, None)  # off unless switched on (XLA steps)
+    with fused_batch_norm(True):
+        assert ours._fused_path_applies(x, True, None) and not ours._fused_path_applies(x, False, None)
     upstream = tf.constant(rng.normal(size=x.shape).astype(np.float32))
 
     def run(layer):
-        with tf.GradientTape() as tape:
+        with tf.GradientTape() as tape, fused_batch_norm(True):
             tape.watch(x)
             y = layer(x, training=True)
             loss = tf.reduce_sum(y * upstream)
@@ -511,3 +513,30 @@ def test_fused_batch_norm_matches_keras(batch, length, channels, momentum):
                           run(ours), run(theirs)):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4, err_msg=name)
     np.testing.assert_allclose(ours(x, training=False).numpy(), theirs(x, training=False).numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("jit_compile, expected", [(False, True), (True, False)])
+def test_train_step_uses_the_fused_kernel_only_without_xla(monkeypatch, jit_compile, expected):
+    from crossreg.model import build_model
+    from crossreg.model.layers import BatchNormalization
+    from crossreg.train.backend import make_runner
+    from crossreg.train.optimizer import build_optimizer
+
+    params = load_params(PARAMS / "params_tiny.json")
+    model = build_model(params, seed=0)
+    seen = []
+    original = BatchNormalization._fused_path_applies
+
+    def spy(self, inputs, training, mask):
+        result = original(self, inputs, training, mask)
+        if training:
+            seen.append(result)
+        return result
+
+    monkeypatch.setattr(BatchNormalization, "_fused_path_applies", spy)
+    variables = list(model.model_for("human").trainable_variables)
+    runner = make_runner(model, build_optimizer(params["train"], variables), ["human"], jit_compile=jit_compile)
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (2, model.geometry.seq_length))]
+    y = np.ones((2, model.geometry.bins, model.num_tracks("human")), np.float32)
+    assert np.isfinite(runner.train_step("human", x, y))
+    assert seen and set(seen) == {expected}

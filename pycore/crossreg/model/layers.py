@@ -6,16 +6,40 @@ normalises with TensorFlow's fused batch-norm kernel (one op forward, one backwa
 on CPU, cuDNN on GPU) instead of Keras' composition of moments, subtractions and
 multiplications (about a dozen element-wise passes over the activations each way). On a
 2-core CPU that makes the params_small train step about 10% faster
-(``benchmarks/bench_train.py``). Every other case (JAX, inference, a frozen layer, masks,
-renormalisation, synchronised statistics, inputs that are not ``[batch, length, channels]``)
-runs Keras' own code, and ``tests/test_model.py`` checks the fast path against it: outputs,
-gradients and moving statistics.
+(``benchmarks/bench_train.py``). Under XLA the opposite holds (XLA fuses Keras' element-wise
+composition into the convolutions around it, and its own lowering of the fused op makes the
+params_full step about 30% slower), so the fast path is off unless a caller switches it on
+with :func:`fused_batch_norm` while tracing a step that TensorFlow runs without XLA, as
+:class:`crossreg.train.backend.TensorFlowRunner` does. Every other case (JAX, XLA, inference,
+a frozen layer, masks, renormalisation, synchronised statistics, inputs that are not
+``[batch, length, channels]``) runs Keras' own code, and ``tests/test_model.py`` checks the
+fast path against it: outputs, gradients and moving statistics.
 """
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import keras
 from keras import ops
+
+_fused_enabled = False
+
+
+@contextlib.contextmanager
+def fused_batch_norm(enabled: bool) -> Iterator[None]:
+    """Let :class:`BatchNormalization` layers called inside use TensorFlow's fused kernel in training.
+
+    Args:
+        enabled: switch the fast path on (True) or off (False) for the calls made inside.
+    """
+    global _fused_enabled
+    before, _fused_enabled = _fused_enabled, bool(enabled)
+    try:
+        yield
+    finally:
+        _fused_enabled = before
 
 
 @keras.saving.register_keras_serializable(package="crossreg")
@@ -24,7 +48,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
 
     def _fused_path_applies(self, inputs, training, mask) -> bool:
         return (
-            bool(training)
+            _fused_enabled
+            and bool(training)
             and self.trainable
             and mask is None
             and not self.renorm

@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 import keras
 import numpy as np
 
+from crossreg.model.layers import fused_batch_norm
 from crossreg.model.losses import poisson_loss, poisson_nll
 from crossreg.model.registry import get_block
 
@@ -184,8 +185,11 @@ class TensorFlowRunner(StepRunner):
         variables = list(sub.trainable_variables)
         optimizer = self.optimizer
 
+        # TensorFlow's fused batch-norm kernel pays off without XLA only (crossreg.model.layers)
+        fused = not self.jit_compile
+
         def step(x, y):
-            with tf.GradientTape() as tape:
+            with tf.GradientTape() as tape, fused_batch_norm(fused):
                 pred = sub(x, training=True)
                 loss = poisson_loss(y, pred)
                 total = loss
