@@ -165,6 +165,7 @@ def test_second_run_skips_everything_and_a_changed_option_reruns_downstream(tiny
         os.chdir(cwd)
     printed = capsys.readouterr().out
     assert "2 step(s) ran" in printed and f"report: {out / 'report' / 'report.html'}" in printed
+    assert "human: test-split Pearson R by assay: " in printed and "DNASE 0." in printed
     assert (out / "train" / "model_best" / "model.weights.h5").stat().st_mtime_ns == weights
 
 

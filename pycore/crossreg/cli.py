@@ -345,6 +345,12 @@ def _cmd_run(args) -> None:
         overrides[key.strip()] = yaml.safe_load(value) if value.strip() else None
     result = run_pipeline(args.params_file, args.outdir, overrides, jobs=args.jobs, force=args.force)
     print(f"{len(result.ran)} step(s) ran, {len(result.skipped)} up to date, {result.seconds:.0f} s")
+    summary_path = result.plan.evaluation / "summary.json" if result.plan.evaluation is not None else None
+    if summary_path is not None and summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        for genome, g in summary["genomes"].items():
+            by_assay = ", ".join(f"{a} {_r_text(r)}" for a, r in g["mean_r_by_assay"].items())
+            print(f"{genome}: {summary['split']}-split Pearson R by assay: {by_assay}")
     if result.plan.report is not None:
         print(f"report: {result.plan.report}")
 
