@@ -218,6 +218,34 @@ def _inside(folder: Path, file: str, where: str, key: str) -> Path:
     return path
 
 
+def _numbered_lines(path: Path, label: str, delimiter: str, expected_header: str) -> list[tuple[int, list[str]]]:
+    """Non-blank lines of a delimited text file with their 1-based line numbers.
+
+    Args:
+        path: the file.
+        label: how messages name it (e.g. ``table`` or ``history``, with any prefix).
+        delimiter: field separator.
+        expected_header: what the first line should hold, for the empty-file message.
+
+    Raises:
+        InputError: missing, unreadable, not UTF-8, or empty.
+    """
+    if not path.is_file():
+        raise InputError(f"{label} {path}: file not found")
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            lines = list(csv.reader(handle, delimiter=delimiter, quoting=quoting))
+    except UnicodeDecodeError as err:
+        raise InputError(f"{label} {path}: not UTF-8 text ({err})") from None
+    except (OSError, csv.Error) as err:
+        raise InputError(f"{label} {path}: cannot be read ({err})") from None
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line and any(c.strip() for c in line)]
+    if not numbered:
+        raise InputError(f"{label} {path}: empty file (expected {expected_header})")
+    return numbered
+
+
 def read_tsv(path: Path, where: str = "") -> tuple[list[str], list[list[str]]]:
     """Read a tab-separated table with a header line.
 
@@ -228,18 +256,7 @@ def read_tsv(path: Path, where: str = "") -> tuple[list[str], list[list[str]]]:
         ``(header, rows)``.
     """
     prefix = f"{where}: " if where else ""
-    if not path.is_file():
-        raise InputError(f"{prefix}table {path}: file not found")
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            lines = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    except UnicodeDecodeError as err:
-        raise InputError(f"{prefix}table {path}: not UTF-8 text ({err})") from None
-    except (OSError, csv.Error) as err:
-        raise InputError(f"{prefix}table {path}: cannot be read ({err})") from None
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line and any(c.strip() for c in line)]
-    if not numbered:
-        raise InputError(f"{prefix}table {path}: empty file (expected a header line)")
+    numbered = _numbered_lines(path, f"{prefix}table", "\t", "a header line")
     header = numbered[0][1]
     rows = []
     for lineno, line in numbered[1:]:
@@ -368,18 +385,7 @@ def _float(text: str, path: Path, lineno: int, column: str) -> float:
 
 def read_history(path: Path) -> History:
     """Read and validate a training ``history.csv`` (see :data:`HISTORY_REQUIRED`)."""
-    if not path.is_file():
-        raise InputError(f"history {path}: file not found")
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            lines = list(csv.reader(handle))
-    except UnicodeDecodeError as err:
-        raise InputError(f"history {path}: not UTF-8 text ({err})") from None
-    except (OSError, csv.Error) as err:
-        raise InputError(f"history {path}: cannot be read ({err})") from None
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line and any(c.strip() for c in line)]
-    if not numbered:
-        raise InputError(f"history {path}: empty file (expected a header line with {', '.join(HISTORY_REQUIRED)})")
+    numbered = _numbered_lines(path, "history", ",", f"a header line with {', '.join(HISTORY_REQUIRED)}")
     columns = [c.strip() for c in numbered[0][1]]
     missing = [c for c in HISTORY_REQUIRED if c not in columns]
     if missing:
