@@ -269,6 +269,46 @@ def _cmd_simulate(args) -> None:
     print(json.dumps(summary, indent=1, default=str))
 
 
+def _cmd_score_variants(args) -> None:
+    _import_keras_quietly()
+    from crossreg.variants import score_variants
+
+    s = score_variants(
+        args.model_dir, args.head, args.fasta, args.vcf, args.out, chunk=args.chunk, of=args.of,
+        rc=not args.no_rc, shifts=args.shifts, stats=args.stats, ref_mismatch=args.ref_mismatch,
+        batch_size=args.batch_size, tsv=args.tsv, tsv_tracks=args.tsv_track, manifest=args.manifest,
+        progress=True if args.progress else None,
+    )
+    skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "none"
+    print(
+        f"{s['out']}: {s['snps']} SNP(s) x {s['tracks']} tracks scored with head {args.head} "
+        f"(chunk {s['chunk']} of {s['of']}: {s['records']} of {s['records_total']} VCF records; "
+        f"skipped: {skipped}; flipped {s['flipped']}) in {s['seconds']:.1f} s"
+    )
+
+
+def _cmd_gather_scores(args) -> None:
+    from crossreg.variants import gather_scores
+
+    s = gather_scores(args.inputs, args.out, tsv=args.tsv, tsv_tracks=args.tsv_track)
+    skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "none"
+    print(f"{s['out']}: {s['chunks']} chunk(s), {s['snps']} SNP(s) of {s['records']} VCF records (skipped: {skipped})")
+
+
+def _cmd_ism(args) -> None:
+    _import_keras_quietly()
+    from crossreg.variants import saturation_mutagenesis
+
+    s = saturation_mutagenesis(
+        args.model_dir, args.head, args.fasta, args.region, args.out, plot=args.plot, tracks=args.track,
+        manifest=args.manifest, rc=not args.no_rc, batch_size=args.batch_size, max_length=args.max_length,
+        progress=True if args.progress else None,
+    )
+    plot = f"; plot {s['plot']}" if s["plot"] else ""
+    print(f"{s['out']}: {s['region']} ({s['positions']} bp x 3 mutations) x {s['tracks']} tracks, "
+          f"{s['windows']} model inputs{plot} ({s['seconds']:.1f} s)")
+
+
 def _genome_paths(specs: list[tuple[str, Path]], flag: str) -> dict[str, Path]:
     """``[(genome, path)]`` -> ``{genome: path}``; a genome given twice is an error."""
     out: dict[str, Path] = {}
@@ -462,6 +502,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chrom-sizes", type=Path, help="chrom<TAB>size file for bigWig headers (default: from the FASTA)")
     p.add_argument("--out", type=Path, required=True, help="predictions HDF5 to write")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("score-variants", help="SNP effect scores (SAD: ALT - REF summed over bins) of a VCF with one head")
+    p.add_argument("--model-dir", type=Path, required=True, help="model directory (params.json + model.weights.h5)")
+    p.add_argument("--head", required=True, help="head to score with (any genome's head may score any genome's variants)")
+    p.add_argument("--fasta", type=Path, required=True, help="reference FASTA of the VCF (plain or bgzip, with .fai)")
+    p.add_argument("--vcf", type=Path, required=True, help="VCF (plain, bgzip or gzip); biallelic SNPs are scored, other records reported")
+    p.add_argument("--out", type=Path, required=True, help="scores HDF5 to write")
+    p.add_argument("--chunk", type=int, default=0, help="score this piece of the SNP list (0-based; default 0)")
+    p.add_argument("--of", type=int, default=1, help="number of contiguous pieces the SNP list is cut into (default 1)")
+    p.add_argument("--no-rc", action="store_true", help="forward strand only (default: average with the reverse complement)")
+    p.add_argument("--shifts", default="0", help="comma-separated window shifts in bp averaged over, e.g. 0,-1,1 (default 0; "
+                        "write --shifts=-1,0,1 when the first is negative)")
+    p.add_argument("--stats", default="SAD", help="SAD plus optionally logSAD and L2, comma-separated (default SAD)")
+    p.add_argument("--ref-mismatch", choices=("skip", "flip"), default="skip",
+                   help="VCF REF differs from the FASTA: skip the SNP (default), or score it flipped when ALT matches")
+    p.add_argument("--batch-size", type=int, default=8, help="windows per model call (default 8)")
+    p.add_argument("--tsv", type=Path, help="also write a TSV (snp chr pos ref alt flipped SAD_<track>...)")
+    p.add_argument("--tsv-track", action="append", default=[], metavar="ID_OR_INDEX",
+                   help="track of the TSV (identifier or 0-based index; repeatable; default the first 10)")
+    p.add_argument("--manifest", type=Path, help="the head's shard manifest.json: names the tracks (else track_0 ...)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar (default: only on a terminal)")
+    p.set_defaults(func=_cmd_score_variants)
+
+    p = sub.add_parser("gather-scores", help="concatenate the chunk files of score-variants into one")
+    p.add_argument("--in", dest="inputs", nargs="+", type=Path, required=True, help="chunk files (any order)")
+    p.add_argument("--out", type=Path, required=True, help="scores HDF5 to write")
+    p.add_argument("--tsv", type=Path, help="also write the TSV")
+    p.add_argument("--tsv-track", action="append", default=[], metavar="ID_OR_INDEX",
+                   help="track of the TSV (identifier or 0-based index; repeatable; default the first 10)")
+    p.set_defaults(func=_cmd_gather_scores)
+
+    p = sub.add_parser("ism", help="in-silico saturation mutagenesis of a region (HDF5, PNG)")
+    p.add_argument("--model-dir", type=Path, required=True, help="model directory (params.json + model.weights.h5)")
+    p.add_argument("--head", required=True, help="head to predict with")
+    p.add_argument("--fasta", type=Path, required=True, help="reference FASTA (plain or bgzip, with .fai)")
+    p.add_argument("--region", required=True, help="CHROM:START-END, 1-based inclusive, centred in the model window")
+    p.add_argument("--out", type=Path, required=True, help="ISM HDF5 to write")
+    p.add_argument("--plot", type=Path, help="PNG: heat map and logo row of the first chosen track")
+    p.add_argument("--track", action="append", default=[], metavar="ID_OR_INDEX",
+                   help="track to keep (identifier or 0-based index; repeatable; default all)")
+    p.add_argument("--manifest", type=Path, help="the head's shard manifest.json: names the tracks")
+    p.add_argument("--no-rc", action="store_true", help="forward strand only (default: average with the reverse complement)")
+    p.add_argument("--batch-size", type=int, default=8, help="windows per model call (default 8)")
+    p.add_argument("--max-length", type=int, default=1000, help="longest region accepted, bp (default 1000)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar (default: only on a terminal)")
+    p.set_defaults(func=_cmd_ism)
 
     p = sub.add_parser("inspect", help="summarise shard manifests")
     p.add_argument("manifest", nargs="+", type=Path, help="manifest.json file(s)")
