@@ -86,7 +86,8 @@ def test_plan_mirrors_the_pipeline_and_needs_a_model(tmp_path):
     names = [s.name for s in plan.steps]
     assert names == ["simulate", "split", "windows:human", "windows:mouse", "baselines:human", "baselines:mouse",
                      "shards:human:0", "shards:human:1", "manifest:human", "shards:mouse:0", "shards:mouse:1",
-                     "manifest:mouse", "train", "match-tracks", "evaluate", "report"]
+                     "manifest:mouse", "train", "match-tracks", "evaluate", "score-variants:human:0",
+                     "score-variants:human:1", "gather-scores:human", "report"]
     train = next(s for s in plan.steps if s.name == "train")
     assert train.argv[train.argv.index("--epochs") + 1] == "12"
     # every command line is one the crossreg parser accepts

@@ -76,6 +76,17 @@ RUN_PARAMS: tuple[RunParam, ...] = (
     RunParam("evaluate_batch_size", "integer", 4),
     RunParam("evaluate_rc_average", "boolean", False),
     RunParam("report_title", "string", "crossreg report"),
+    # variant scores
+    RunParam("variants_vcf", "string", None),
+    RunParam("variants_genome", "string", None),
+    RunParam("score_heads", "string", None),
+    RunParam("score_chunks", "integer", 4),
+    RunParam("score_shifts", "string", "0"),
+    RunParam("score_rc", "boolean", True),
+    RunParam("score_stats", "string", "SAD"),
+    RunParam("score_ref_mismatch", "string", "skip"),
+    RunParam("score_batch_size", "integer", 8),
+    RunParam("score_tsv_tracks", "string", None),
     # predict (with a trained model)
     RunParam("model_dir", "string", None),
     RunParam("predict_genomes", "string", None),
@@ -108,6 +119,7 @@ _CHOICES = {
     "train_mode": ("joint", "single"),
     "evaluate_split": ("train", "valid", "test"),
     "predict_split": ("train", "valid", "test"),
+    "score_ref_mismatch": ("skip", "flip"),
 }
 
 

@@ -11,7 +11,8 @@ into the pipeline's ``publishDir`` layout under ``outdir``::
     shards/<genome>/                shards, chunk reports, manifest.json
     train/                          params.json, model_best/, model_last/, history.csv
     evaluate/                       tracks.tsv, assays.tsv, genes.tsv, ... summary.json
-    evaluate/track_matches.tsv      tracks matched across genomes by description (when not given)
+    evaluate_inputs/track_matches.tsv  tracks matched across genomes by description (when not given)
+    variants/<head>/                chunk-<i>-of-<n>.h5, scores.h5, scores.tsv (variant scores)
     predict/<genome>/               <genome>.preds.h5 (+ bigWigs) (predict_genomes only)
     report/report.html
     pipeline_info/                  step records (steps/) and logs (logs/)
@@ -83,6 +84,7 @@ class RunPlan:
     manifests: dict[str, Path] = field(default_factory=dict)
     model_dir: Path | None = None
     evaluation: Path | None = None
+    variant_scores: dict[str, Path] = field(default_factory=dict)
     report: Path | None = None
 
 
@@ -110,6 +112,26 @@ def _bigwigs(g: GenomeRecord) -> list[Path]:
     from crossreg.io.targets import read_targets
 
     return [t.file for t in read_targets(g.targets, check_files=False).targets]
+
+
+def _variants(v: Mapping[str, Any], genomes: list[GenomeRecord], outdir: Path) -> tuple[Path | None, str | None]:
+    """The VCF to score and the genome it is on: ``variants_vcf``, or a simulated world's human variants."""
+    names = [g.name for g in genomes]
+    if v["variants_vcf"]:
+        vcf = Path(v["variants_vcf"])
+        genome = v["variants_genome"] or (names[0] if len(names) == 1 else None)
+        if genome is None:
+            raise InputError(f"variants_vcf {vcf}: say which genome it is on with 'variants_genome' ({', '.join(names)})")
+    elif v["simulate_preset"]:
+        from crossreg.simulate.params import GENOMES
+
+        genome = v["variants_genome"] or GENOMES[0]
+        vcf = outdir / "simulate" / "world" / genome / "variants.vcf.gz"
+    else:
+        return None, None
+    if genome not in names:
+        raise InputError(f"variants_genome: {genome!r} is not a genome of this run ({', '.join(names)})")
+    return vcf, genome
 
 
 def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
@@ -261,6 +283,35 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
                    *(g.tss for g in evaluated if g.tss is not None), *([matches] if matches is not None else [])]
     steps.append(Step("evaluate", argv, eval_inputs, [eval_dir / "summary.json"]))
     plan.evaluation = eval_dir
+
+    # -- variant scores: chunks scattered, then gathered, for each head asked for
+    vcf, vcf_genome = _variants(v, genomes, outdir)
+    if vcf is not None:
+        g = next(x for x in genomes if x.name == vcf_genome)
+        heads = [h.strip() for h in (v["score_heads"] or vcf_genome).split(",") if h.strip()]
+        chunks_v = int(v["score_chunks"])
+        if chunks_v < 1:
+            raise InputError(f"score_chunks must be at least 1, got {chunks_v}")
+        options = ["--shifts", v["score_shifts"], "--stats", v["score_stats"], "--ref-mismatch", v["score_ref_mismatch"],
+                   "--batch-size", str(v["score_batch_size"])] + ([] if v["score_rc"] else ["--no-rc"])
+        tsv_tracks = [x for t in (v["score_tsv_tracks"] or "").split(",") if t.strip() for x in ("--tsv-track", t.strip())]
+        for head in heads:
+            if head not in plan.manifests:
+                raise InputError(f"score_heads: {head!r} is not a genome of this run ({', '.join(plan.manifests)})")
+            out = outdir / "variants" / head
+            names = [out / f"chunk-{i}-of-{chunks_v}.h5" for i in range(chunks_v)]
+            common = ["--model-dir", str(plan.model_dir), "--head", head, "--fasta", str(g.fasta), "--vcf", str(vcf),
+                      "--manifest", str(plan.manifests[head]), *options]
+            for i, name in enumerate(names):
+                steps.append(Step(f"score-variants:{head}:{i}", ["score-variants", *common, "--chunk", str(i),
+                                                                  "--of", str(chunks_v), "--out", str(name)],
+                                  [*model_inputs, *_fasta_files(g), vcf, plan.manifests[head]], [name],
+                                  parallel_group=f"score-variants:{head}"))
+            steps.append(Step(f"gather-scores:{head}", ["gather-scores", "--in", *map(str, names),
+                                                         "--out", str(out / "scores.h5"), "--tsv", str(out / "scores.tsv"),
+                                                         *tsv_tracks],
+                              names, [out / "scores.h5", out / "scores.tsv"]))
+            plan.variant_scores[head] = out / "scores.h5"
 
     # -- predictions (bigWigs for a browser), for the genomes asked for
     for name in [n.strip() for n in (v["predict_genomes"] or "").split(",") if n.strip()]:
