@@ -39,6 +39,7 @@ demo-real: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_variants.py --outdir $(DEMO_OUT)
 
 clean:
 	rm -rf build $(DEMO_OUT) $(DEMO_REAL_OUT) pycore/crossreg/*.so csrc/_native.c
