@@ -7,12 +7,14 @@ simulated world, staged as Nextflow stages them.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
 import sys
 from pathlib import Path
 
+import h5py
 import pytest
 import yaml
 
@@ -22,9 +24,9 @@ from crossreg.cli import build_parser
 ROOT = nc.ROOT
 MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
 STEPS = ("simulate", "split", "windows", "baselines", "shards", "manifest", "train", "match_tracks", "evaluate",
-         "predict", "report")
+         "score_variants", "gather_scores", "predict", "report")
 # the steps running the model: label process_gpu (and only they)
-GPU_STEPS = ("train", "evaluate", "predict")
+GPU_STEPS = ("train", "evaluate", "score_variants", "predict")
 LABELS = ("process_single", "process_low", "process_medium", "process_high", "process_gpu")
 PROFILES = ("test", "gpu", "docker", "singularity", "podman", "awsbatch", "google", "slurm")
 # tasks run `crossreg` through bin/crossreg with this interpreter (the one with crossreg installed)
@@ -297,6 +299,8 @@ MOUSE_SHARD_FILES = ["/w/3/mouse.chunk0/mouse-train-0000.h5", "/w/3/mouse.chunk0
                      "/w/4/mouse.chunk1/mouse-valid-0000.h5", "/w/4/mouse.chunk1/chunk-1-of-2.json"]
 MANIFESTS = ["/w/5/shards/manifest.json", "/w/6/shards/manifest.json"]  # human, mouse
 MODEL_PARAMS = str(ROOT / "conf" / "model" / "params_sim_tiny.json")
+VCF, VCF_INDEX = "/data/human/variants.vcf.gz", ["/data/human/variants.vcf.gz.tbi"]
+SCORE_META = {"id": "human", "chunk": 1, "chunks": 4, "vcf_genome": "human"}
 # representative inputs of every module: each variant renders a script whose crossreg calls must parse
 VARIANTS = {
     "CROSSREG_SIMULATE": [[{"id": "world"}, []], [{"id": "world"}, ["/data/overrides.yaml"]]],
@@ -329,6 +333,16 @@ VARIANTS = {
          ["mouse"], ["/data/mouse/tss.bed"], ["/w/track_matches.tsv"]],
         [{"id": "evaluate"}, "/w/model", ["human"], MANIFESTS[:1], SHARD_FILES, [], [], []],
     ],
+    "CROSSREG_SCORE_VARIANTS": [
+        [SCORE_META, "/w/train/model_best", FASTA, FASTA_INDEX, VCF, VCF_INDEX, MANIFESTS[0]],
+        # another genome's head on the VCF, a plain FASTA and VCF without an index
+        [{"id": "mouse", "chunk": 0, "chunks": 1, "vcf_genome": "human"}, "/w/model", "/d/h/genome.fa",
+         ["/d/h/genome.fa.fai"], "/data/my.vcf", [], MANIFESTS[1]],
+    ],
+    "CROSSREG_GATHER_SCORES": [
+        [{"id": "human", "vcf_genome": "human"}, ["/w/7/chunk-0-of-2.h5", "/w/8/chunk-1-of-2.h5"]],
+        [{"id": "mouse", "vcf_genome": "human"}, ["/w/9/chunk-0-of-1.h5"]],
+    ],
     "CROSSREG_REPORT": [
         [{"id": "report"}, ["/w/evaluate"], ["joint"], ["/w/train"]],
         [{"id": "report"}, ["/w/a/evaluate", "/w/b/evaluate"], [], []],
@@ -341,7 +355,10 @@ PARAM_OVERLAYS = {
                 "predict_bigwig_tracks": "DNASE_liver,3", "predict_split": "valid",
                 "train_mode": "single", "train_genome": "mouse", "train_epochs": 2, "train_steps_per_epoch": 5,
                 "train_seed": 7, "finetune_epochs": 3, "evaluate_split": "valid", "evaluate_batch_size": 2,
-                "evaluate_rc_average": True, "report_title": "Mouse's & human's \"tracks\" $HOME"},
+                "evaluate_rc_average": True, "report_title": "Mouse's & human's \"tracks\" $HOME",
+                "score_heads": "human,mouse", "score_chunks": 3, "score_shifts": "0,-1,1", "score_rc": False,
+                "score_stats": "SAD,logSAD,L2", "score_ref_mismatch": "flip", "score_batch_size": 3,
+                "score_tsv_tracks": "DNASE_liver,2"},
 }
 
 
@@ -445,6 +462,118 @@ def test_train_evaluate_and_report_get_the_options_of_crossreg_run(procs, ext_ar
     assert report.evaluation == [Path("evaluation01/evaluate")] and report.train_dir == [("joint", Path("train01/train"))]
     two = _parsed_call(procs, ext_args, "CROSSREG_REPORT", VARIANTS["CROSSREG_REPORT"][1], values)
     assert two.evaluation == [Path("evaluation01/evaluate"), Path("evaluation02/evaluate")] and two.train_dir == []
+
+
+@pytest.mark.parametrize("overlay", list(PARAM_OVERLAYS))
+def test_variant_scoring_gets_the_options_and_layout_of_crossreg_run(procs, ext_args, params, test_params, overlay, tmp_path):
+    """score-variants and gather-scores get the flags pycore/crossreg/runner/plan.py gives them for the same
+    params (every option equal; files by name: the pipeline stages them), and write what crossreg run keeps
+    in variants/<head>/."""
+    from crossreg.runner import plan_run
+
+    values = {**params, **(test_params if overlay == "test" else PARAM_OVERLAYS[overlay])}
+    # crossreg run needs an input: the simulated world (planned, not written) scores its human VCF
+    plan = plan_run({**values, "simulate_preset": values["simulate_preset"] or "tiny", "model_params": MODEL_PARAMS},
+                    tmp_path)
+    steps = {step.name: step for step in plan.steps}
+    chunks = values["score_chunks"]
+    heads = (values["score_heads"] or "human").split(",")
+    scoring = sorted(name for name in steps if name.startswith(("score-variants:", "gather-scores:")))
+    assert scoring == sorted([f"score-variants:{h}:{i}" for h in heads for i in range(chunks)] + [f"gather-scores:{h}" for h in heads])
+    parser = build_parser()
+
+    def same_options(runner, pipeline, skip=()):
+        for key, value in vars(runner).items():
+            if key in ("func", *skip):
+                continue
+            if isinstance(value, Path):
+                assert getattr(pipeline, key).name == value.name, key
+            elif isinstance(value, list) and value and isinstance(value[0], Path):
+                assert [v.name for v in getattr(pipeline, key)] == [v.name for v in value], key
+            else:
+                assert getattr(pipeline, key) == value, key
+
+    for head in heads:
+        meta = {**SCORE_META, "id": head, "chunks": chunks, "chunk": chunks - 1}
+        runner = parser.parse_args(steps[f"score-variants:{head}:{chunks - 1}"].argv)
+        pipeline = _parsed_call(procs, ext_args, "CROSSREG_SCORE_VARIANTS", [meta, *VARIANTS["CROSSREG_SCORE_VARIANTS"][0][1:]],
+                                values)
+        same_options(runner, pipeline, skip=("model_dir",))
+        assert pipeline.model_dir == Path("model") and runner.model_dir == plan.model_dir
+        assert (pipeline.vcf, pipeline.manifest) == (Path("input/variants.vcf.gz"), Path("input/manifest/manifest.json"))
+        assert pipeline.out == Path(f"chunk-{chunks - 1}-of-{chunks}.h5") and pipeline.no_rc == (not values["score_rc"])
+
+        gather = steps[f"gather-scores:{head}"]
+        runner = parser.parse_args(gather.argv)
+        files = [f"/w/{i}/{path.name}" for i, path in enumerate(runner.inputs)]
+        pipeline = _parsed_call(procs, ext_args, "CROSSREG_GATHER_SCORES", [{"id": head, "vcf_genome": "human"}, files], values)
+        same_options(runner, pipeline)
+        assert pipeline.inputs == [Path(f"input/chunk-{i}-of-{chunks}.h5") for i in range(chunks)]
+        # crossreg run's layout: the chunks and the gathered scores in variants/<head>/
+        folders = {path.relative_to(tmp_path).parent.as_posix() for path in [*gather.inputs, *gather.outputs]}
+        assert folders == {f"variants/{head}"}
+        assert [path.name for path in gather.outputs] == [pipeline.out.name, pipeline.tsv.name] == ["scores.h5", "scores.tsv"]
+
+    # a negative first shift reaches crossreg as one value (--shifts=-1,0,1)
+    shifted = _parsed_call(procs, ext_args, "CROSSREG_SCORE_VARIANTS", VARIANTS["CROSSREG_SCORE_VARIANTS"][0],
+                           {**values, "score_shifts": "-1,0,1"})
+    assert shifted.shifts == "-1,0,1"
+
+
+def _groovy_functions(path: Path, *names: str) -> str:
+    """Source text of top-level `def name(...) { ... }` functions of a .nf file."""
+    text = path.read_text()
+    return "\n".join(re.search(rf"^def {name}\(.*?^}}$", text, re.S | re.M).group(0) for name in names)
+
+
+# Nextflow's tuple, error and log as plain Groovy, to call a pipeline's functions outside Nextflow
+_NEXTFLOW_STANDINS = """
+def tuple(Object... items) { items as List }
+def error(String message) { throw new IllegalStateException(message) }
+class Log { List warnings = []; void warn(String message) { warnings << message } }
+log = new Log()
+"""
+
+
+def test_variants_and_heads_are_chosen_and_checked_as_crossreg_run_does(tmp_path):
+    """main.nf's variantsGenome/worldVariants and the workflow's scoreHeads decide the VCF's genome and the
+    scoring heads as pycore/crossreg/runner/plan.py does, with its errors."""
+    from crossreg.errors import InputError
+    from crossreg.runner import load_run_params, plan_run
+
+    functions = (_NEXTFLOW_STANDINS + _groovy_functions(ROOT / "main.nf", "variantsGenome", "worldVariants")
+                 + "\n" + _groovy_functions(ROOT / "workflows" / "crossreg.nf", "scoreHead", "scoreHeads"))
+
+    def groovy(call: str):
+        return nc.groovy_eval(functions + "\n" + call)[0]
+
+    both = "['human', 'mouse']"
+    # the VCF's genome: variants_genome, else the only genome of the run
+    assert groovy("variantsGenome('/v.vcf.gz', null, ['mouse'])") == "mouse"
+    assert groovy(f"variantsGenome('/v.vcf.gz', 'mouse', {both})") == "mouse"
+    # crossreg run's errors: several genomes and no variants_genome; a genome not of the run; a head not of the run
+    values = {**load_run_params(ROOT / "conf" / "test.yaml"), "model_params": MODEL_PARAMS}
+    for call, runner_values, message in (
+        (f"variantsGenome('/v.vcf.gz', null, {both})", {"variants_vcf": "/v.vcf.gz"},
+         "variants_vcf /v.vcf.gz: say which genome it is on with"),
+        (f"variantsGenome('', 'rat', {both})", {"variants_genome": "rat"},
+         "variants_genome: 'rat' is not a genome of this run (human, mouse)"),
+        (f"scoreHeads('human', ['human', 'rat'], [['human', '/m/h.json', []], ['mouse', '/m/m.json', []]])",
+         {"score_heads": "human,rat"}, "score_heads: 'rat' is not a genome of this run (human, mouse)"),
+    ):
+        with pytest.raises(RuntimeError, match=re.escape(message)):
+            groovy(call)
+        with pytest.raises(InputError, match=re.escape(message)):
+            plan_run({**values, **runner_values}, tmp_path)
+    # the heads and their genomes' manifests: those asked for, else the VCF genome's
+    records = "[['human', '/m/h.json', ['/s/h.h5']], ['mouse', '/m/m.json', ['/s/m.h5']]]"
+    assert groovy(f"scoreHeads('human', [], {records})") == [["human", "/m/h.json"]]
+    assert groovy(f"scoreHeads('human', ['mouse', 'human'], {records})") == [["mouse", "/m/m.json"], ["human", "/m/h.json"]]
+    # the simulated world's VCF of the genome, or none with a warning (the stub world has no VCF)
+    world = "[['human', '/w/human/variants.vcf.gz', ['/w/human/variants.vcf.gz.tbi']]]"
+    assert groovy(f"worldVariants('human', {world})") == [["human", "/w/human/variants.vcf.gz", ["/w/human/variants.vcf.gz.tbi"]]]
+    assert groovy(f"[worldVariants('mouse', {world}), log.warnings]") == [
+        [], ["crossreg: the simulated world has no mouse/variants.vcf.gz: no variant scores"]]
 
 
 # a stand-in for crossreg: writes where each file under shards/ leads and the outputs of train/evaluate
@@ -604,6 +733,8 @@ def test_publish_dirs_follow_the_layout(procs, params):
                 "CROSSREG_SHARDS": "results/shards/human", "CROSSREG_MANIFEST": "results/shards/human",
                 "CROSSREG_PREDICT": "results/predict/human", "CROSSREG_MATCH_TRACKS": "results/evaluate_inputs",
                 "CROSSREG_REPORT": "results/report",
+                # crossreg run's variants/<head>/: the chunks and the gathered scores
+                "CROSSREG_SCORE_VARIANTS": "results/variants/human", "CROSSREG_GATHER_SCORES": "results/variants/human",
                 # run folders published whole (train/, evaluate/): into outdir under their own name
                 "CROSSREG_TRAIN": "results", "CROSSREG_EVALUATE": "results"}
     for name in procs:
@@ -704,8 +835,10 @@ def test_module_scripts_run_the_chain_on_the_tiny_world(tiny_chain):
 @pytest.mark.slow
 def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, procs, ext_args, tmp_path):
     """match-tracks -> train (joint, one short epoch) -> evaluate (with the world's TSSs and the
-    matches) -> report on both genomes of the tiny world: the modules' real scripts, each genome's
-    manifest and shards staged as Nextflow stages them and linked into shards/<genome>/."""
+    matches) -> report on both genomes of the tiny world, and score-variants (the world's human
+    VCF, human head, score_chunks chunks) -> gather-scores with the trained model: the modules'
+    real scripts, each genome's manifest and shards staged as Nextflow stages them and linked
+    into shards/<genome>/."""
     values = {**tiny_chain["values"], "train_epochs": 1, "train_steps_per_epoch": 2}
     run = _Tasks(procs, ext_args, values, tmp_path)
     names = ["human", "mouse"]
@@ -730,3 +863,31 @@ def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, 
 
     report = Path(run("CROSSREG_REPORT", [{"id": "report"}, [str(evaluation)], ["joint"], [str(run_dir)]])["report"][1])
     assert report.name == "report.html" and values["report_title"] in report.read_text()
+
+    # the world's human variants scored with the human head in score_chunks chunks (as the
+    # pipeline scatters them), then gathered
+    human, vcf = world / "human", world / "human" / "variants.vcf.gz"
+    chunks = values["score_chunks"]
+    assert chunks == 2
+    chunk_files = []
+    for chunk in range(chunks):
+        meta = {"id": "human", "chunk": chunk, "chunks": chunks, "vcf_genome": "human"}
+        out = run("CROSSREG_SCORE_VARIANTS", [meta, str(model), str(human / "genome.fa.gz"),
+                                              [str(human / "genome.fa.gz.fai"), str(human / "genome.fa.gz.gzi")],
+                                              str(vcf), [str(human / "variants.vcf.gz.tbi")], tiny_chain["manifests"]["human"]])
+        assert out["scores"][0] == meta and Path(out["scores"][1]).name == f"chunk-{chunk}-of-{chunks}.h5"
+        chunk_files.append(out["scores"][1])
+    # the biallelic SNPs of the VCF (the world's REF alleles are the FASTA's: every one is scored)
+    with gzip.open(vcf, "rt") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle if not line.startswith("#")]
+    snps = sum(len(r[3]) == 1 and r[3] in "ACGT" and r[4] in ("A", "C", "G", "T") and r[3] != r[4] for r in rows)
+    assert snps > 0
+    gathered = run("CROSSREG_GATHER_SCORES", [{"id": "human", "vcf_genome": "human"}, chunk_files[::-1]])
+    scores, tsv = Path(gathered["scores"][1]), Path(gathered["tsv"][1])
+    assert (scores.name, tsv.name) == ("scores.h5", "scores.tsv")
+    with h5py.File(scores, "r") as h5:
+        assert len(h5["snp"]) == snps and h5["SAD"].shape[0] == snps
+        manifest = json.loads(Path(tiny_chain["manifests"]["human"]).read_text())
+        assert list(h5["target_ids"].asstr()[:]) == [str(t["identifier"]) for t in manifest["targets"]]
+    table = tsv.read_text().splitlines()
+    assert table[0].startswith("snp\tchr\tpos\tref\talt\tflipped\tSAD_") and len(table) == 1 + snps

@@ -191,3 +191,12 @@ def test_readme_documents_every_run_param():
     documented = {name for row in table.splitlines() if row.startswith("| `")
                   for name in __import__("re").findall(r"`(\w+)`", row.split("|")[1])}
     assert documented == {p.name for p in RUN_PARAMS}
+
+
+def test_negative_first_shift_reaches_score_variants(tmp_path):
+    from crossreg.cli import build_parser
+
+    values = load_run_params(ROOT / "conf" / "test.yaml", {"score_shifts": "-1,0,1",
+                                                           "model_params": str(ROOT / "conf/model/params_sim_tiny.json")})
+    step = next(s for s in plan_run(values, tmp_path).steps if s.name == "score-variants:human:0")
+    assert build_parser().parse_args(step.argv).shifts == "-1,0,1"

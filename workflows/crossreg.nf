@@ -9,22 +9,26 @@
  *     -> train (every genome's shards; skipped when a trained model is given)
  *     -> match-tracks (tracks matched across the evaluated genomes, unless given)
  *     -> evaluate (the model on each evaluated genome: tracks, genes at TSSs, transfer)
+ *     -> score-variants (per head and chunk of a VCF's SNPs: --chunk i --of n, i = 0..n-1)
+ *     -> gather-scores (per head: its chunks into scores.h5 and scores.tsv)
  *     -> predict (per genome asked for)
  *     -> report (evaluation and training curves, one HTML page)
  * This workflow reads no params: main.nf passes everything in. Step options (geometry,
  * fractions, seeds, epochs) reach the modules through task.ext.args, set in conf/modules.config.
  */
 
-include { CROSSREG_SPLIT        } from '../modules/local/split'
-include { CROSSREG_WINDOWS      } from '../modules/local/windows'
-include { CROSSREG_BASELINES    } from '../modules/local/baselines'
-include { CROSSREG_SHARDS       } from '../modules/local/shards'
-include { CROSSREG_MANIFEST     } from '../modules/local/manifest'
-include { CROSSREG_TRAIN        } from '../modules/local/train'
-include { CROSSREG_MATCH_TRACKS } from '../modules/local/match_tracks'
-include { CROSSREG_EVALUATE     } from '../modules/local/evaluate'
-include { CROSSREG_PREDICT      } from '../modules/local/predict'
-include { CROSSREG_REPORT       } from '../modules/local/report'
+include { CROSSREG_SPLIT          } from '../modules/local/split'
+include { CROSSREG_WINDOWS        } from '../modules/local/windows'
+include { CROSSREG_BASELINES      } from '../modules/local/baselines'
+include { CROSSREG_SHARDS         } from '../modules/local/shards'
+include { CROSSREG_MANIFEST       } from '../modules/local/manifest'
+include { CROSSREG_TRAIN          } from '../modules/local/train'
+include { CROSSREG_MATCH_TRACKS   } from '../modules/local/match_tracks'
+include { CROSSREG_EVALUATE       } from '../modules/local/evaluate'
+include { CROSSREG_SCORE_VARIANTS } from '../modules/local/score_variants'
+include { CROSSREG_GATHER_SCORES  } from '../modules/local/gather_scores'
+include { CROSSREG_PREDICT        } from '../modules/local/predict'
+include { CROSSREG_REPORT         } from '../modules/local/report'
 
 /*
  * The one input of the split task: genomes sorted by name (a stable task hash), their FASTA and
@@ -65,6 +69,30 @@ def evaluateInput(List<List> records, model_dir, List matches, List<List> tss_re
     )
 }
 
+/*
+ * A head that scores variants and its genome's manifest (the track names): [ head, manifest ];
+ * the head must be one of the run's genomes. records: every genome's shard records
+ * [ [ genome, manifest, [ shard files ] ], ... ].
+ */
+def scoreHead(String head, List<List> records) {
+    def record = records.find { candidate -> candidate[0] == head }
+    if (!record) {
+        error("crossreg: score_heads: '${head}' is not a genome of this run (${records.collect { other -> other[0] }.join(', ')})")
+    }
+    return tuple(head, record[1])
+}
+
+/*
+ * The heads that score a VCF on `genome`, with their manifests: [ [ head, manifest ], ... ] for the
+ * heads asked for (none: the VCF genome's own head).
+ */
+def scoreHeads(String genome, List heads, List<List> records) {
+    if (heads.isEmpty()) {
+        return [scoreHead(genome, records)]
+    }
+    return heads.collect { head -> scoreHead(head as String, records) }
+}
+
 workflow CROSSREG {
     take:
     genomes         // channel: [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
@@ -77,6 +105,10 @@ workflow CROSSREG {
     train_mode      // string: joint (one network on every genome) or single (train_genome alone)
     train_genome    // string: the genome of train_mode single, trained and evaluated alone ('' otherwise)
     predict_genomes // list: genomes (model heads) to predict (empty: none)
+    variants        // channel: [ genome, vcf, vcf_index ] (the VCF to score and the genome it is on, at most one;
+                    //          vcf_index: [ .tbi or .csi ] or []; empty: no variant scores)
+    score_heads     // list: heads that score the VCF (empty: the head of the VCF's genome)
+    score_chunks    // integer: chunks each head's SNP list is cut into (one score-variants task each)
 
     main:
     // 1. orthology-aware split, jointly over the genomes that bring no windows of their own
@@ -209,9 +241,39 @@ workflow CROSSREG {
             .map { _key, records, model_dir, matches_files, tss_records -> evaluateInput(records, model_dir, matches_files, tss_records) }
     )
 
-    // 9. predictions of the model (given or trained) on the test split of each genome asked for
-    // (its own head), as crossreg run does
+    // [ genome, fasta, fasta_index ]
     fasta_of = genomes.map { meta, fasta, fasta_index, _targets, _bigwigs, _blacklist, _unmappable, _windows_bed -> tuple(meta.id, fasta, fasta_index) }
+
+    // 9. variant scores: the VCF's SNPs scored with each head asked for (default: its genome's),
+    // scattered: one task per (head, chunk), with the VCF genome's FASTA and the head genome's
+    // manifest (the track names); then the chunks of each head gathered
+    variant_chunks = channel.fromList((0..<(score_chunks as Integer)).toList())
+    CROSSREG_SCORE_VARIANTS(
+        variants
+            .join(fasta_of)
+            .map { genome, vcf, vcf_index, fasta, fasta_index -> tuple('variants', genome, vcf, vcf_index, fasta, fasta_index) }
+            .join(shard_records.map { records -> tuple('variants', records) })
+            .flatMap { _key, genome, vcf, vcf_index, fasta, fasta_index, records ->
+                scoreHeads(genome as String, score_heads, records as List).collect { head_record ->
+                    tuple(head_record[0], genome, vcf, vcf_index, fasta, fasta_index, head_record[1])
+                }
+            }
+            .combine(evaluated_model)
+            .combine(variant_chunks)
+            .map { head, genome, vcf, vcf_index, fasta, fasta_index, manifest, model_dir, chunk ->
+                tuple([id: head, chunk: chunk, chunks: score_chunks, vcf_genome: genome], model_dir, fasta, fasta_index, vcf, vcf_index, manifest)
+            }
+    )
+    // [ meta, [ chunk files ] ] per head, once all its chunks are scored (sorted: a stable task hash)
+    CROSSREG_GATHER_SCORES(
+        CROSSREG_SCORE_VARIANTS.out.scores
+            .map { meta, h5 -> tuple(meta.id, meta.vcf_genome, h5) }
+            .groupTuple(by: [0, 1], size: score_chunks as Integer)
+            .map { head, genome, files -> tuple([id: head, vcf_genome: genome], (files as List).toSorted { h5 -> h5.name }) }
+    )
+
+    // 10. predictions of the model (given or trained) on the test split of each genome asked for
+    // (its own head), as crossreg run does
     CROSSREG_PREDICT(
         shards
             .map { meta, manifest, files -> tuple(meta.id, meta, manifest, files) }
@@ -221,7 +283,7 @@ workflow CROSSREG {
             .map { _id, meta, manifest, files, fasta, fasta_index, model_dir -> tuple(meta, model_dir, [manifest], files, [], [fasta], fasta_index) }
     )
 
-    // 10. the report: the evaluation, and the training run's curves (none for a given model)
+    // 11. the report: the evaluation, and the training run's curves (none for a given model)
     train_runs = CROSSREG_TRAIN.out.run
         .map { meta, run -> tuple('report', [meta.id], [run]) }
         .mix(model.map { _model_dir -> tuple('report', [], []) })
@@ -233,16 +295,18 @@ workflow CROSSREG {
     )
 
     emit:
-    folds         = folds                                // channel: [ genome, folds.bed ]
-    windows       = CROSSREG_WINDOWS.out.windows         // channel: [ meta, windows.bed ]
-    baselines     = CROSSREG_BASELINES.out.baselines     // channel: [ meta, baselines.tsv ]
-    shards        = shards                               // channel: [ meta, manifest.json, [ shard files ] ]
-    train_run     = CROSSREG_TRAIN.out.run               // channel: [ meta, train/ ] (meta.id: train_mode)
-    model_dir     = evaluated_model                      // channel: model_dir (given, or train/model_best)
-    history       = CROSSREG_TRAIN.out.history           // channel: [ meta, history.csv ]
-    matches       = CROSSREG_MATCH_TRACKS.out.matches    // channel: [ meta, track_matches.tsv ] (when matched here)
-    evaluation    = CROSSREG_EVALUATE.out.evaluation     // channel: [ meta, evaluate/ ]
-    predictions   = CROSSREG_PREDICT.out.predictions     // channel: [ meta, preds.h5 ]
-    bigwig        = CROSSREG_PREDICT.out.bigwig          // channel: [ meta, [ track.bw ] ]
-    report        = CROSSREG_REPORT.out.report           // channel: [ meta, report.html ]
+    folds          = folds                                // channel: [ genome, folds.bed ]
+    windows        = CROSSREG_WINDOWS.out.windows         // channel: [ meta, windows.bed ]
+    baselines      = CROSSREG_BASELINES.out.baselines     // channel: [ meta, baselines.tsv ]
+    shards         = shards                               // channel: [ meta, manifest.json, [ shard files ] ]
+    train_run      = CROSSREG_TRAIN.out.run               // channel: [ meta, train/ ] (meta.id: train_mode)
+    model_dir      = evaluated_model                      // channel: model_dir (given, or train/model_best)
+    history        = CROSSREG_TRAIN.out.history           // channel: [ meta, history.csv ]
+    matches        = CROSSREG_MATCH_TRACKS.out.matches    // channel: [ meta, track_matches.tsv ] (when matched here)
+    evaluation     = CROSSREG_EVALUATE.out.evaluation     // channel: [ meta, evaluate/ ]
+    variant_scores = CROSSREG_GATHER_SCORES.out.scores    // channel: [ meta, scores.h5 ] (meta [ id: head, vcf_genome ])
+    variant_tsv    = CROSSREG_GATHER_SCORES.out.tsv       // channel: [ meta, scores.tsv ]
+    predictions    = CROSSREG_PREDICT.out.predictions     // channel: [ meta, preds.h5 ]
+    bigwig         = CROSSREG_PREDICT.out.bigwig          // channel: [ meta, [ track.bw ] ]
+    report         = CROSSREG_REPORT.out.report           // channel: [ meta, report.html ]
 }

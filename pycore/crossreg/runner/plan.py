@@ -292,7 +292,7 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
         chunks_v = int(v["score_chunks"])
         if chunks_v < 1:
             raise InputError(f"score_chunks must be at least 1, got {chunks_v}")
-        options = ["--shifts", v["score_shifts"], "--stats", v["score_stats"], "--ref-mismatch", v["score_ref_mismatch"],
+        options = [f"--shifts={v['score_shifts']}", "--stats", v["score_stats"], "--ref-mismatch", v["score_ref_mismatch"],
                    "--batch-size", str(v["score_batch_size"])] + ([] if v["score_rc"] else ["--no-rc"])
         tsv_tracks = [x for t in (v["score_tsv_tracks"] or "").split(",") if t.strip() for x in ("--tsv-track", t.strip())]
         for head in heads:

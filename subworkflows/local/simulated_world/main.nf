@@ -1,6 +1,7 @@
 /*
  * The simulated two-species world (crossreg simulate) as pipeline input: its genomes in the
- * shape of the samplesheet's, its chains and its genomes' TSSs (<genome>/tss.bed).
+ * shape of the samplesheet's, its chains, its genomes' TSSs (<genome>/tss.bed) and variants
+ * (<genome>/variants.vcf.gz with its .tbi: the simulator writes human's).
  */
 
 include { CROSSREG_SIMULATE } from '../../../modules/local/simulate'
@@ -26,6 +27,13 @@ workflow SIMULATED_WORLD {
             tuple(sub.name, sub.resolve('tss.bed'))
         }
     }
+    // <genome>/variants.vcf.gz (bgzip) and its tabix index: SNPs on the genome, to score
+    variants = world.flatMap { _meta, dir ->
+        dir.listFiles().findAll { sub -> sub.resolve('targets.txt').exists() && sub.resolve('variants.vcf.gz').exists() }.toList().sort { sub -> sub.name }.collect { sub ->
+            def tbi = sub.resolve('variants.vcf.gz.tbi')
+            tuple(sub.name, sub.resolve('variants.vcf.gz'), tbi.exists() ? [tbi] : [])
+        }
+    }
     // alignment/<target>_to_<query>.chain
     chains = world.flatMap { _meta, dir ->
         dir.resolve('alignment').listFiles().findAll { chain -> chain.name.endsWith('.chain') && chain.name.contains('_to_') }.toList().collect { chain ->
@@ -35,9 +43,10 @@ workflow SIMULATED_WORLD {
     }
 
     emit:
-    genomes = genomes // channel: [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
-    chains  = chains  // channel: [ target, query, chain ]
-    tss     = tss     // channel: [ genome, tss.bed ]
-    world   = world   // channel: [ meta, world_dir ]
-    summary = CROSSREG_SIMULATE.out.summary // channel: [ meta, summary.json ]
+    genomes  = genomes  // channel: [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
+    chains   = chains   // channel: [ target, query, chain ]
+    tss      = tss      // channel: [ genome, tss.bed ]
+    variants = variants // channel: [ genome, variants.vcf.gz, [ variants.vcf.gz.tbi ] ] (the index list empty without one)
+    world    = world    // channel: [ meta, world_dir ]
+    summary  = CROSSREG_SIMULATE.out.summary // channel: [ meta, summary.json ]
 }
