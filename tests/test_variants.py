@@ -417,7 +417,7 @@ def test_bad_input_is_one_clear_error(genome, tiny_model, messy_vcf, tmp_path, c
         (dict(shifts="1,1"), "given twice"),
         (dict(stats="SAD,foo"), "unknown statistic 'foo'"),
         (dict(tsv_tracks=["track_9"], tsv=tmp_path / "x.tsv"), "--tsv-track 'track_9': not a track identifier .*did you mean"),
-        (dict(tsv_tracks=["5"], tsv=tmp_path / "x.tsv"), "index out of range"),
+        (dict(tsv_tracks=["5"], tsv=tmp_path / "x.tsv"), "index 5 is out of range"),
         (dict(manifest=tmp_path / "manifest.json"), "windows of 2048 bp, but the model takes 512 bp"),
         (dict(chunk=3, of=3), "--chunk must be in 0..2"),
         (dict(batch_size=0), "--batch-size must be positive"),

@@ -15,7 +15,6 @@ header's chromosome order, then position, as the bigWig format requires.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import re
 from pathlib import Path
@@ -25,46 +24,17 @@ import numpy as np
 
 from crossreg.errors import InputError
 from crossreg.io.atomic import atomic_path
+from crossreg.io.track_select import resolve_tracks
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 def select_tracks(requested: Sequence[str | int], track_ids: Sequence[str]) -> list[int]:
-    """Resolve track identifiers or indices to output-track indices.
+    """Resolve bigWig track identifiers or indices to output-track indices.
 
-    Args:
-        requested: identifiers (as in ``track_ids``) or 0-based indices; a string made of
-            digits that is not an identifier is read as an index.
-        track_ids: identifiers of the model head's tracks, in output order.
-
-    Returns:
-        Distinct track indices in the order requested.
-
-    Raises:
-        InputError: an unknown identifier (with close matches) or an index out of range.
+    See :func:`crossreg.io.track_select.resolve_tracks` (distinct indices, in the order requested).
     """
-    index = {t: i for i, t in enumerate(track_ids)}
-    out: list[int] = []
-    for item in requested:
-        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            i = int(item)
-        elif isinstance(item, str) and item in index:
-            i = index[item]
-        elif isinstance(item, str) and item.strip().lstrip("-").isdigit():
-            i = int(item)
-        else:
-            hint = difflib.get_close_matches(str(item), list(track_ids), n=3)
-            shown = ", ".join(list(track_ids)[:8]) + (", ..." if len(track_ids) > 8 else "")
-            raise InputError(
-                f"bigWig track {item!r}: not a track identifier of this head"
-                + (f" (did you mean {', '.join(map(repr, hint))}?)" if hint else "")
-                + f"; give an identifier ({shown}) or an index 0..{len(track_ids) - 1}"
-            )
-        if not 0 <= i < len(track_ids):
-            raise InputError(f"bigWig track index {i} is out of range; the head has {len(track_ids)} tracks (0..{len(track_ids) - 1})")
-        if i not in out:
-            out.append(i)
-    return out
+    return resolve_tracks(requested, track_ids, "bigWig track")
 
 
 def bigwig_names(track_ids: Sequence[str], selected: Sequence[int]) -> list[str]:

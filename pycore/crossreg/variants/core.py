@@ -20,6 +20,7 @@ import numpy as np
 
 from crossreg import __version__
 from crossreg.errors import InputError
+from crossreg.io.track_select import resolve_tracks
 from crossreg.variants.output import (
     SCORES_FORMAT,
     SCORES_FORMAT_VERSION,
@@ -29,7 +30,6 @@ from crossreg.variants.output import (
     json_attr,
     open_scores,
     read_table,
-    resolve_tracks,
     write_tsv,
 )
 from crossreg.variants.sad import Predictor, keras_predictor, parse_stats, score_stream

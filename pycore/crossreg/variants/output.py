@@ -26,7 +26,6 @@ in :data:`SCORE_ATTRS` order by :func:`crossreg.variants.core.score_variants`.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,38 +47,6 @@ _STRING_FIELDS = ("snp", "chr", "ref_allele", "alt_allele")
 def rows_per_chunk(n_tracks: int) -> int:
     """HDF5 chunk rows of the score matrices: about 256 KiB of float16 per chunk, at most 1024 rows."""
     return max(1, min(1024, (1 << 17) // max(1, n_tracks)))
-
-
-def resolve_tracks(requested: Sequence[str | int], track_ids: Sequence[str], flag: str) -> list[int]:
-    """Track identifiers or 0-based indices -> distinct indices, in the order requested.
-
-    A string of digits that is not an identifier is read as an index.
-
-    Raises:
-        InputError: an unknown identifier (with close matches) or an index out of range.
-    """
-    index = {t: i for i, t in enumerate(track_ids)}
-    out: list[int] = []
-    for item in requested:
-        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            i = int(item)
-        elif str(item) in index:
-            i = index[str(item)]
-        elif str(item).strip().lstrip("-").isdigit():
-            i = int(str(item))
-        else:
-            hint = difflib.get_close_matches(str(item), list(track_ids), n=3)
-            shown = ", ".join(list(track_ids)[:8]) + (", ..." if len(track_ids) > 8 else "")
-            raise InputError(
-                f"{flag} {item!r}: not a track identifier"
-                + (f" (did you mean {', '.join(map(repr, hint))}?)" if hint else "")
-                + f"; give an identifier ({shown}) or an index 0..{len(track_ids) - 1}"
-            )
-        if not 0 <= i < len(track_ids):
-            raise InputError(f"{flag} {item!r}: index out of range; there are {len(track_ids)} tracks (0..{len(track_ids) - 1})")
-        if i not in out:
-            out.append(i)
-    return out
 
 
 def _utf8(values: Sequence[str]) -> np.ndarray:
