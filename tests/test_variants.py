@@ -429,7 +429,7 @@ def test_bad_input_is_one_clear_error(genome, tiny_model, messy_vcf, tmp_path, c
         with pytest.raises(InputError, match=message):
             score_variants(pred, "human", fasta, v, out, **args)
         assert not out.exists()
-    with pytest.raises(InputError, match="no head 'dog'; this model has heads for: human, mouse"):
+    with pytest.raises(InputError, match="no head for genome 'dog'; this model has heads for: human, mouse"):
         score_variants(tiny_model["dir"], "dog", fasta, vcf, out)
 
     # a manifest of the right length names the tracks; a VCF without SNPs gives a valid empty file

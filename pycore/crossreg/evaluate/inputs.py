@@ -115,29 +115,16 @@ def check_model(model_dir: str | os.PathLike, rc_average: bool = False) -> Model
     Raises:
         InputError: missing files, invalid params, or ``rc_average`` with an asymmetric crop.
     """
-    from crossreg.model import geometry as model_geometry
-    from crossreg.model import head_genomes, load_params
-    from crossreg.model.checkpoint import PARAMS_NAME, WEIGHTS_NAME
-    from crossreg.model.registry import get_block
-    from crossreg.predict.core import _model_digest
+    from crossreg.model.checkpoint import PARAMS_NAME, ModelDirectory
 
-    model_dir = Path(model_dir)
-    for name in (PARAMS_NAME, WEIGHTS_NAME):
-        if not (model_dir / name).is_file():
-            raise InputError(f"{model_dir / name}: missing; a model directory holds {PARAMS_NAME} and {WEIGHTS_NAME}")
-    params = load_params(model_dir / PARAMS_NAME)
-    geo = model_geometry(params, str(model_dir / PARAMS_NAME))
-    heads = {}
-    for genome in head_genomes(params):
-        cfg = params["model"][f"head_{genome}"]
-        where = f"model.head_{genome}"
-        heads[genome] = int(get_block(cfg, "head", "params", where).shape(cfg, geo.bins, geo.channels, "params", where)[1])
+    described = ModelDirectory(model_dir)
+    model_dir, params, geo, heads = described.path, described.params, described.geometry, dict(described.head_tracks)
     if rc_average and geo.crop_left != geo.crop_right:
         raise InputError(
             f"{model_dir / PARAMS_NAME}: rc_average needs a symmetric crop, but the trunk crops "
             f"{geo.crop_left}+{geo.crop_right} positions; a flipped prediction would not line up"
         )
-    return ModelInfo(model_dir, params, geo, heads, _model_digest(params))
+    return ModelInfo(model_dir, params, geo, heads, described.params_sha256)
 
 
 def check_genome(model: ModelInfo, genome: str, manifest_path: str | os.PathLike, split: str) -> GenomeInput:

@@ -62,3 +62,66 @@ def load_model(model_dir: str | os.PathLike):
     model = build_model(model_dir / PARAMS_NAME)
     model.load_weights(model_dir / WEIGHTS_NAME)
     return model
+
+
+def params_digest(params: dict) -> str:
+    """SHA-256 of resolved params as canonical JSON (sorted keys, no spaces): the model's identity in outputs."""
+    import hashlib
+    import json
+
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ModelDirectory:
+    """What a model directory holds, read without Keras: resolved params, geometry, tracks per head.
+
+    Args:
+        model_dir: a directory written by :func:`save_model`.
+
+    Attributes:
+        path: the directory; ``params_path`` its params.json.
+        params: resolved params.
+        geometry: the trunk's :class:`~crossreg.model.geometry.TrunkGeometry`.
+        head_tracks: ``{genome: output tracks}`` of every head, in params order.
+        params_sha256: :func:`params_digest` of the params.
+
+    Raises:
+        InputError: a missing params or weights file, or invalid params.
+    """
+
+    def __init__(self, model_dir: str | os.PathLike) -> None:
+        from crossreg.model import geometry as model_geometry
+        from crossreg.model import head_genomes, load_params
+        from crossreg.model.registry import get_block
+
+        self.path = Path(model_dir)
+        for name in (PARAMS_NAME, WEIGHTS_NAME):
+            if not (self.path / name).is_file():
+                raise InputError(f"{self.path / name}: missing; a model directory holds {PARAMS_NAME} and {WEIGHTS_NAME}")
+        self.params_path = self.path / PARAMS_NAME
+        self.params = load_params(self.params_path)
+        self.geometry = model_geometry(self.params, str(self.params_path))
+        self.head_tracks: dict[str, int] = {}
+        for genome in head_genomes(self.params):
+            cfg = self.params["model"][f"head_{genome}"]
+            where = f"model.head_{genome}"
+            self.head_tracks[genome] = int(get_block(cfg, "head", "params", where).shape(
+                cfg, self.geometry.bins, self.geometry.channels, "params", where)[1])
+        self.params_sha256 = params_digest(self.params)
+
+    @property
+    def weights_path(self) -> Path:
+        """The weights file."""
+        return self.path / WEIGHTS_NAME
+
+    def tracks_of(self, genome: str) -> int:
+        """Output tracks of ``genome``'s head.
+
+        Raises:
+            InputError: the model has no head for ``genome`` (naming the heads it has).
+        """
+        if genome not in self.head_tracks:
+            raise InputError(f"{self.params_path}: no head for genome {genome!r}; this model has heads for: "
+                             f"{', '.join(self.head_tracks)}")
+        return self.head_tracks[genome]

@@ -7,7 +7,6 @@ output layout is documented in ``crossreg/predict/README.md``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -216,17 +215,6 @@ def _target_offset(manifest: dict, manifest_path: Path, geo) -> int:
     return shift // pool
 
 
-def _model_digest(params: dict) -> str:
-    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    from crossreg.data.manifest import sha256_file
-
-    return sha256_file(path)
-
-
 def _track_names(manifest: dict | None, manifest_path: Path | None, n_tracks: int, model_dir: Path, genome: str):
     if manifest is None:
         return [f"track_{i}" for i in range(n_tracks)], ["" for _ in range(n_tracks)]
@@ -323,10 +311,8 @@ def predict(
             unknown bigWig tracks; a manifest whose track count differs from the head's.
         IntegrityError: a shard is missing, truncated or corrupt.
     """
-    from crossreg.model import geometry as model_geometry
-    from crossreg.model import head_genomes, load_params
-    from crossreg.model.checkpoint import PARAMS_NAME, WEIGHTS_NAME
-    from crossreg.model.registry import get_block
+    from crossreg.data.manifest import sha256_file
+    from crossreg.model.checkpoint import PARAMS_NAME, ModelDirectory
 
     t0 = time.perf_counter()
     model_dir, out_path = Path(model_dir), Path(out_path)
@@ -337,18 +323,9 @@ def predict(
         raise InputError(f"batch_size must be positive, got {batch_size}")
 
     # -- the model's params, checked before Keras is loaded
-    for name in (PARAMS_NAME, WEIGHTS_NAME):
-        if not (model_dir / name).is_file():
-            raise InputError(f"{model_dir / name}: missing; a model directory holds {PARAMS_NAME} and {WEIGHTS_NAME}")
-    params = load_params(model_dir / PARAMS_NAME)
-    heads = head_genomes(params)
-    if genome not in heads:
-        raise InputError(f"{model_dir / PARAMS_NAME}: no head for genome {genome!r}; this model has heads for: {', '.join(heads)}")
-    geo = model_geometry(params, str(model_dir / PARAMS_NAME))
-    head_cfg = params["model"][f"head_{genome}"]
-    n_tracks = get_block(head_cfg, "head", "params", f"model.head_{genome}").shape(
-        head_cfg, geo.bins, geo.channels, "params", f"model.head_{genome}"
-    )[1]
+    described = ModelDirectory(model_dir)
+    params, geo = described.params, described.geometry
+    n_tracks = described.tracks_of(genome)
     if rc_average and geo.crop_left != geo.crop_right:
         raise InputError(
             f"{model_dir / PARAMS_NAME}: rc_average needs a symmetric crop, but the trunk crops "
@@ -446,8 +423,8 @@ def predict(
                 windows_bed="" if windows_bed is None else str(windows_bed),
                 fasta="" if fasta is None else str(fasta),
                 model_dir=str(model_dir),
-                params_sha256=_model_digest(params),
-                weights_sha256=_file_sha256(model_dir / WEIGHTS_NAME),
+                params_sha256=described.params_sha256,
+                weights_sha256=sha256_file(described.weights_path),
                 params=json.dumps(params, sort_keys=True),
                 crossreg_version=__version__,
                 seq_length=geo.seq_length,

@@ -49,25 +49,12 @@ def load_predictor(model_dir: str | os.PathLike, head: str) -> Predictor:
     Raises:
         InputError: missing model files, invalid params, or no head ``head``.
     """
-    from crossreg.model import geometry as model_geometry
-    from crossreg.model import head_genomes, load_params
-    from crossreg.model.checkpoint import PARAMS_NAME, WEIGHTS_NAME
-    from crossreg.model.registry import get_block
-    from crossreg.predict.core import _file_sha256, _model_digest
+    from crossreg.data.manifest import sha256_file
+    from crossreg.model.checkpoint import ModelDirectory
 
-    model_dir = Path(model_dir)
-    for name in (PARAMS_NAME, WEIGHTS_NAME):
-        if not (model_dir / name).is_file():
-            raise InputError(f"{model_dir / name}: missing; a model directory holds {PARAMS_NAME} and {WEIGHTS_NAME}")
-    params = load_params(model_dir / PARAMS_NAME)
-    heads = head_genomes(params)
-    if head not in heads:
-        raise InputError(f"{model_dir / PARAMS_NAME}: no head {head!r}; this model has heads for: {', '.join(heads)}")
-    geo = model_geometry(params, str(model_dir / PARAMS_NAME))
-    head_cfg = params["model"][f"head_{head}"]
-    n_tracks = get_block(head_cfg, "head", "params", f"model.head_{head}").shape(
-        head_cfg, geo.bins, geo.channels, "params", f"model.head_{head}"
-    )[1]
+    described = ModelDirectory(model_dir)
+    n_tracks = described.tracks_of(head)
+    geo = described.geometry
     loaded: dict = {}
 
     def predict_fn(x: np.ndarray) -> np.ndarray:
@@ -79,8 +66,8 @@ def load_predictor(model_dir: str | os.PathLike, head: str) -> Predictor:
 
     return Predictor(
         predict_fn=predict_fn, seq_length=geo.seq_length, n_tracks=int(n_tracks), head=head,
-        model_dir=str(model_dir), params_sha256=_model_digest(params),
-        weights_sha256=_file_sha256(model_dir / WEIGHTS_NAME), bins=geo.bins, bin_width=geo.bin_width,
+        model_dir=str(model_dir), params_sha256=described.params_sha256,
+        weights_sha256=sha256_file(described.weights_path), bins=geo.bins, bin_width=geo.bin_width,
     )
 
 
