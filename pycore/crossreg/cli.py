@@ -335,6 +335,14 @@ def _r_text(value) -> str:
     return "nan" if value is None else f"{value:.3f}"
 
 
+def _print_evaluation(summary: dict) -> None:
+    """One line per genome of an evaluation summary: mean R by assay, and gene-level CAGE R when measured."""
+    for genome, g in summary["genomes"].items():
+        by_assay = ", ".join(f"{a} {_r_text(r)}" for a, r in g["mean_r_by_assay"].items())
+        gene = "" if g.get("gene_r_mean") is None else f"; gene-level CAGE R {_r_text(g['gene_r_mean'])}"
+        print(f"{genome}: {summary['split']}-split Pearson R by assay: {by_assay}{gene}")
+
+
 def _cmd_evaluate(args) -> None:
     _import_keras_quietly()
     from crossreg.evaluate import evaluate_model
@@ -344,10 +352,7 @@ def _cmd_evaluate(args) -> None:
         tss=_genome_paths(args.tss, "--tss") or None, track_matches=args.track_matches, split=args.split,
         batch_size=args.batch_size, rc_average=args.rc_average,
     )
-    for genome, g in summary["genomes"].items():
-        by_assay = ", ".join(f"{a} {_r_text(r)}" for a, r in g["mean_r_by_assay"].items())
-        gene = "" if g.get("gene_r_mean") is None else f"; gene-level CAGE R {_r_text(g['gene_r_mean'])}"
-        print(f"{genome}: {args.split}-split Pearson R by assay: {by_assay}{gene}")
+    _print_evaluation(summary)
     print(f"evaluation in {args.out}")
 
 
@@ -387,10 +392,7 @@ def _cmd_run(args) -> None:
     print(f"{len(result.ran)} step(s) ran, {len(result.skipped)} up to date, {result.seconds:.0f} s")
     summary_path = result.plan.evaluation / "summary.json" if result.plan.evaluation is not None else None
     if summary_path is not None and summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
-        for genome, g in summary["genomes"].items():
-            by_assay = ", ".join(f"{a} {_r_text(r)}" for a, r in g["mean_r_by_assay"].items())
-            print(f"{genome}: {summary['split']}-split Pearson R by assay: {by_assay}")
+        _print_evaluation(json.loads(summary_path.read_text()))
     if result.plan.report is not None:
         print(f"report: {result.plan.report}")
 

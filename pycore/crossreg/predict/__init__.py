@@ -9,7 +9,7 @@ Public API::
     predict_batch(keras_model, one_hot, batch_size=None, rc_average=False)  -> float32 [n, bins, tracks]
     reverse_complement_one_hot(one_hot) -> [..., L, 4]
 
-The output layout is documented in ``crossreg/predict/README.md``. Keras is imported only
+The output layout is documented in the project README (section "Predicting: crossreg predict"). Keras is imported only
 when a model is loaded.
 """
 

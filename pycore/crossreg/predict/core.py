@@ -2,7 +2,7 @@
 
 Windows come either from a split of a genome's shards (manifest + split; the observed targets
 are stored next to the predictions for evaluation) or from a windows BED over a FASTA. The
-output layout is documented in ``crossreg/predict/README.md``.
+output layout is documented in the project README (section "Predicting: crossreg predict").
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ def predict(
 
     Args:
         model_dir: model directory written by :func:`crossreg.model.save_model`.
-        out_path: output HDF5 file (layout: ``crossreg/predict/README.md``).
+        out_path: output HDF5 file (layout: the project README, section "Predicting: crossreg predict").
         genome: the head to use (``head_<genome>`` in the model's params).
         manifest: the genome's shard ``manifest.json``.
         split: split of the shards to predict (train, valid or test); ignored with ``windows_bed``.

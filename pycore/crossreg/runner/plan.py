@@ -80,7 +80,6 @@ class RunPlan:
     """Every step of a run, in order, and where its main products are."""
 
     steps: list[Step] = field(default_factory=list)
-    genomes: list[GenomeRecord] = field(default_factory=list)
     manifests: dict[str, Path] = field(default_factory=dict)
     model_dir: Path | None = None
     evaluation: Path | None = None
@@ -166,7 +165,6 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
     else:
         genomes = read_samplesheet(v["input"])
         chains: list[ChainRecord] = read_chain_sheet(v["chains"], [g.name for g in genomes]) if v["chains"] else []
-    plan.genomes = genomes
 
     # -- split: jointly over the genomes without windows of their own
     to_split = sorted((g for g in genomes if g.windows is None), key=lambda g: g.name)

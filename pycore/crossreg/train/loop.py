@@ -106,9 +106,9 @@ class TrainResult:
         mode: ``"joint"`` or ``"single"``.
         genomes: genomes trained.
         backend: Keras backend used.
-        best_epoch, best_valid_loss, epochs_done, stopped_early, valid_pearson,
-        valid_pearson_tracks, model_best, model_last, history: of the joint (or single)
-            phase, see :class:`PhaseResult`.
+        phase: the joint (or single-genome) phase; ``best_epoch``, ``best_valid_loss``,
+            ``epochs_done``, ``stopped_early``, ``valid_pearson``, ``valid_pearson_tracks``,
+            ``model_best``, ``model_last`` and ``history`` read through to it.
         tensorboard: TensorBoard log directory.
         finetune: ``{genome: PhaseResult}`` of the fine-tuning phases (empty without).
     """
@@ -118,17 +118,19 @@ class TrainResult:
     mode: str
     genomes: list[str]
     backend: str
-    best_epoch: int
-    best_valid_loss: float
-    epochs_done: int
-    stopped_early: bool
-    valid_pearson: dict[str, float]
-    valid_pearson_tracks: dict[str, list[float]]
-    model_best: Path
-    model_last: Path
-    history: Path
+    phase: PhaseResult
     tensorboard: Path
     finetune: dict[str, PhaseResult] = field(default_factory=dict)
+
+    def __getattr__(self, name: str):
+        # only reached for names that are not fields: the main phase's outcome
+        if name in _PHASE_OUTCOME:
+            return getattr(self.phase, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+_PHASE_OUTCOME = frozenset({"best_epoch", "best_valid_loss", "epochs_done", "stopped_early", "valid_pearson",
+                            "valid_pearson_tracks", "model_best", "model_last", "history"})
 
 
 @dataclass
@@ -533,9 +535,5 @@ def train(
             finetuned[g] = _run_phase(phase, inputs, trainer, run_seed, resume, progress)
     return TrainResult(
         out_dir=out_dir, params_path=params_path, mode=inputs.mode, genomes=list(inputs.genomes),
-        backend=backend_name(), best_epoch=joint_result.best_epoch, best_valid_loss=joint_result.best_valid_loss,
-        epochs_done=joint_result.epochs_done, stopped_early=joint_result.stopped_early,
-        valid_pearson=joint_result.valid_pearson, valid_pearson_tracks=joint_result.valid_pearson_tracks,
-        model_best=joint_result.model_best, model_last=joint_result.model_last, history=joint_result.history,
-        tensorboard=out_dir / "tensorboard", finetune=finetuned,
+        backend=backend_name(), phase=joint_result, tensorboard=out_dir / "tensorboard", finetune=finetuned,
     )
