@@ -194,6 +194,7 @@ def test_train_section_defaults_and_checks():
         "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.99, "beta_1": 0.9,
         "beta_2": 0.999, "adam_eps": 1e-7, "clip_norm": None, "global_clipnorm": None, "warmup_steps": 0,
         "loss": "poisson", "epochs": 10000, "epochs_min": 1, "patience": 20, "steps_per_epoch": None, "seed": 0,
+            "precision": "float32",
     }
     params["train"] = {"epochs": 3, "epochs_min": 5}
     with pytest.raises(InputError, match=r"train.epochs_min: 5 exceeds epochs \(3\)"):
@@ -540,3 +541,42 @@ def test_train_step_uses_the_fused_kernel_only_without_xla(monkeypatch, jit_comp
     y = np.ones((2, model.geometry.bins, model.num_tracks("human")), np.float32)
     assert np.isfinite(runner.train_step("human", x, y))
     assert seen and set(seen) == {expected}
+
+
+def test_mixed_bfloat16_precision_trains_with_float32_weights_and_outputs():
+    """train.precision mixed_bfloat16: bf16 compute, float32 weights, float32 predictions and loss."""
+    import keras
+
+    from crossreg.model import build_model, poisson_loss
+    from crossreg.train.backend import make_runner
+    from crossreg.train.optimizer import build_optimizer
+
+    params = raw("params_tiny.json")
+    params.setdefault("train", {})["precision"] = "mixed_bfloat16"
+    before = keras.config.dtype_policy().name
+    model = build_model(params, seed=0)
+    assert keras.config.dtype_policy().name == before  # the global policy is restored
+    convs = [layer for layer in model.trunk.layers if isinstance(layer, keras.layers.Conv1D)]
+    assert convs and all(layer.compute_dtype == "bfloat16" for layer in convs)
+    assert all(w.dtype == "float32" for w in model.joint.weights)
+    rng = np.random.default_rng(0)
+    x = one_hot(rng, 2, model.geometry.seq_length)
+    y = rng.poisson(1.0, size=(2, model.geometry.bins, model.num_tracks("human"))).astype(np.float32)
+    pred = model.model_for("human")(x, training=False)
+    assert keras.backend.standardize_dtype(pred.dtype) == "float32"
+    reference = build_model(raw("params_tiny.json"), seed=0)  # same initial weights in float32
+    ref_pred = keras.ops.convert_to_numpy(reference.model_for("human")(x, training=False))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(pred), ref_pred, rtol=0.05, atol=0.05)
+    assert not np.allclose(keras.ops.convert_to_numpy(pred), ref_pred, rtol=0, atol=1e-7)  # really bf16
+    variables = [*model.trunk.trainable_variables, *model.heads["human"].trainable_variables]
+    runner = make_runner(model, build_optimizer(model.params["train"], variables), ["human"], jit_compile=False)
+    first = runner.train_step("human", x, y)
+    for _ in range(4):
+        last = runner.train_step("human", x, y)
+    assert np.isfinite(first) and np.isfinite(last) and last < first
+    ref_vars = [*reference.trunk.trainable_variables, *reference.heads["human"].trainable_variables]
+    ref_runner = make_runner(reference, build_optimizer(reference.params["train"], ref_vars), ["human"],
+                             jit_compile=False)
+    assert ref_runner.train_step("human", x, y) == pytest.approx(first, rel=0.02)  # same step in float32
+    assert float(keras.ops.convert_to_numpy(poisson_loss(y, pred))) == pytest.approx(
+        float(keras.ops.convert_to_numpy(poisson_loss(y, ref_pred))), rel=0.02)

@@ -194,6 +194,9 @@ def build_head(genome: str, params: Mapping[str, Any], rows: list[LayerRow] | No
     spec = get_block(cfg, "head", "params", f"model.head_{genome}")
     features = keras.Input(shape=(geo.bins, geo.channels), dtype="float32", name=f"head_{genome}_input")
     out = spec.resolve_builder()(features, cfg, BuildContext(f"head_{genome}", rows))
+    if keras.config.dtype_policy().compute_dtype != "float32":
+        # mixed precision: predictions (and so the Poisson loss) stay float32
+        out = keras.layers.Activation("linear", dtype="float32", name=f"head_{genome}_float32")(out)
     return keras.Model(features, out, name=f"head_{genome}")
 
 
@@ -221,9 +224,14 @@ def build_model(params: Mapping[str, Any] | str | os.PathLike, seed: int | None 
     keras.utils.set_random_seed(int(resolved["train"]["seed"] if seed is None else seed))
     geo = trunk_geometry(resolved["model"])
     rows: dict[str, list[LayerRow]] = {"trunk": []}
-    trunk = build_trunk(resolved, rows["trunk"])
-    heads = {}
-    for genome in head_genomes(resolved):
-        rows[genome] = []
-        heads[genome] = build_head(genome, resolved, rows[genome])
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(resolved["train"]["precision"])  # layers keep the policy they are built under
+    try:
+        trunk = build_trunk(resolved, rows["trunk"])
+        heads = {}
+        for genome in head_genomes(resolved):
+            rows[genome] = []
+            heads[genome] = build_head(genome, resolved, rows[genome])
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
     return MultiHeadModel(resolved, geo, trunk, heads, rows)

@@ -78,6 +78,8 @@ TRAIN_KEYS: dict[str, Key] = {
                            default=None, nullable=True, minimum=1),
     "seed": Key("int", "seed for weight initialisation, dropout and data order (keras.utils.set_random_seed)",
                 default=0, minimum=0),
+    "precision": Key("str", "float32, or mixed_bfloat16 (bf16 compute, float32 weights and head outputs; for GPUs)",
+                     default="float32", choices=("float32", "mixed_bfloat16")),
 }
 
 _SECTIONS = ("model", "train")
