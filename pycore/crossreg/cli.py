@@ -296,9 +296,22 @@ def _cmd_gather_scores(args) -> None:
 
 
 def _cmd_ism(args) -> None:
+    if (args.region is None) == (args.regions_table is None):
+        raise InputError("give either --region (with --out) or --regions-table (with --out-dir)")
+    if args.region is not None and args.out is None:
+        raise InputError("--region needs --out (the ISM HDF5 to write)")
+    if args.regions_table is not None and args.out_dir is None:
+        raise InputError("--regions-table needs --out-dir")
     _import_keras_quietly()
-    from crossreg.variants import saturation_mutagenesis
+    from crossreg.variants import ism_regions_table, saturation_mutagenesis
 
+    if args.regions_table is not None:
+        s = ism_regions_table(
+            args.model_dir, args.head, args.fasta, args.regions_table, args.out_dir, top=args.top, tracks=args.track,
+            manifest=args.manifest, rc=not args.no_rc, batch_size=args.batch_size, max_length=args.max_length,
+            progress=True if args.progress else None)
+        print(f"{s['index']}: ISM of {len(s['regions'])} region(s) from {args.regions_table}")
+        return
     s = saturation_mutagenesis(
         args.model_dir, args.head, args.fasta, args.region, args.out, plot=args.plot, tracks=args.track,
         manifest=args.manifest, rc=not args.no_rc, batch_size=args.batch_size, max_length=args.max_length,
@@ -307,6 +320,84 @@ def _cmd_ism(args) -> None:
     plot = f"; plot {s['plot']}" if s["plot"] else ""
     print(f"{s['out']}: {s['region']} ({s['positions']} bp x 3 mutations) x {s['tracks']} tracks, "
           f"{s['windows']} model inputs{plot} ({s['seconds']:.1f} s)")
+
+
+def _cmd_denovo_vcf(args) -> None:
+    from crossreg.denovo.core import denovo_sites
+
+    s = denovo_sites(args.table, args.fasta, args.out, exclusions_out=args.exclusions)
+    excluded = ", ".join(f"{k} {v}" for k, v in s["exclusions"].items()) or "none"
+    print(f"{s['vcf']}: {s['sites']} site(s) of {s['snps']} de novo SNP(s) ({s['case_snps']} in cases, "
+          f"{s['control_snps']} in controls; {s['individuals']} individuals, {s['paired_families']} paired families; "
+          f"excluded: {excluded})")
+
+
+def _cmd_denovo(args) -> None:
+    from crossreg.denovo.core import denovo_analysis
+
+    result = denovo_analysis(
+        args.table, args.scores, args.outdir, fasta=args.fasta, tracks=args.track or None, group_table=args.groups,
+        group_rules=args.group_rule or None, max_missing_fraction=args.max_missing, plots=not args.no_plots,
+        fdr=args.fdr, chosen_track=args.chosen_track, top_n=args.top_n, ism_width=args.ism_width,
+        pca_scale=args.pca_scale, eps=args.eps, threads=args.threads)
+    summary = json.loads((Path(args.outdir) / "summary.json").read_text())
+    t, f, pc = summary["tracks"], summary["families"], summary["pca"]
+    print(f"{len(result.track_ids)} tracks: {t['significant_case_lower']} lower and {t['significant_case_higher']} "
+          f"higher in cases at FDR {args.fdr:g}; PC1 ({pc['variance_explained'][0]:.1%} of variance) cases vs controls "
+          f"MWU p {pc['pc1_mwu']['p']:.3g}")
+    if f.get("compared"):
+        print(f"families: case more negative on {summary['chosen_track']['identifier']} in "
+              f"{f['case_more_negative']}/{f['compared']} ({f['fraction_case_more_negative']:.1%}), binomial p "
+              f"{f['binomial_p']:.3g}")
+    print(f"de novo analysis in {args.outdir}")
+
+
+def _cmd_sldp_panel(args) -> None:
+    from crossreg.sldp.steps import panel_step
+
+    s = panel_step(args.panel, args.chroms, args.blocks, args.out, print_snps=args.print_snps,
+                   window_cm=args.window_cm, rebuild=args.rebuild)
+    print(f"{s['cache']}: panel of {s['people']} people, {s['snps']} SNPs ({s['print_snps']} regression SNPs) on "
+          f"chromosome(s) {', '.join(s['chroms'])}, {s['blocks']} LD blocks")
+
+
+def _cmd_sldp_aggregate(args) -> None:
+    from crossreg.sldp.steps import aggregate_step
+
+    s = aggregate_step(args.pairs, args.out)
+    print(f"{s['out']}: {s['snps']} SNPs from {s['pairs']} SNP-gene pairs")
+
+
+def _cmd_sldp_profiles(args) -> None:
+    from crossreg.sldp.steps import profiles_step
+
+    s = profiles_step(args.panel_cache, args.scores, args.out, tracks=args.track or None, panel_prefix=args.panel,
+                      background_gtf=args.background_gtf, no_background=args.no_background)
+    for text in s["reports"]:
+        print(text)
+    background = ", ".join(s["background"]) or "none"
+    print(f"{s['out']}: signed LD profiles of {s['targets']} track(s); background: {background}")
+
+
+def _cmd_sldp(args) -> None:
+    from crossreg.sldp.steps import regression_step
+
+    s = regression_step(args.panel_cache, args.profiles, args.sumstats, args.out, phenotype=args.phenotype,
+                        flips=args.flips, seed=args.seed, jk_blocks=args.jk_blocks, rng=args.rng, fastp=args.fastp,
+                        ldscores=args.ldscores, duplicates=args.sumstats_duplicates)
+    best = s["best"]
+    top = "" if best is None else f"; strongest: {best['annotation']} z {best['z']:.2f}, p {best['p']:.3g}"
+    print(f"{s['out']}: {s['phenotype']}, {s['targets']} track(s), h2g {s['h2g']:.3g}{top}")
+
+
+def _cmd_sldp_gather(args) -> None:
+    from crossreg.sldp.steps import gather_step
+
+    s = gather_step(args.inputs, args.out_dir, fdr=args.fdr, scores=args.scores, n_clusters=args.clusters)
+    print(f"{args.out_dir}: {s['tests']} tests ({s['tracks']} tracks x {len(s['phenotypes'])} phenotypes), "
+          f"{s['significant']} at FDR {s['fdr']:g}")
+    for phen, b in s["best_track_per_phenotype"].items():
+        print(f"  {phen}: {b['annotation']} {b['description']} z {b['z']:.2f}, q {b['q']:.3g}")
 
 
 def _genome_paths(specs: list[tuple[str, Path]], flag: str) -> dict[str, Path]:
@@ -539,9 +630,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", type=Path, required=True, help="model directory (params.json + model.weights.h5)")
     p.add_argument("--head", required=True, help="head to predict with")
     p.add_argument("--fasta", type=Path, required=True, help="reference FASTA (plain or bgzip, with .fai)")
-    p.add_argument("--region", required=True, help="CHROM:START-END, 1-based inclusive, centred in the model window")
-    p.add_argument("--out", type=Path, required=True, help="ISM HDF5 to write")
+    p.add_argument("--region", help="CHROM:START-END, 1-based inclusive, centred in the model window")
+    p.add_argument("--out", type=Path, help="ISM HDF5 to write (with --region)")
     p.add_argument("--plot", type=Path, help="PNG: heat map and logo row of the first chosen track")
+    p.add_argument("--regions-table", type=Path,
+                   help="instead of --region: a TSV with an ism_region column (e.g. crossreg denovo's top_variants.tsv)")
+    p.add_argument("--top", type=int, default=3, help="with --regions-table: its first N regions (default 3)")
+    p.add_argument("--out-dir", type=Path, help="with --regions-table: folder for ism_<k>.h5/.png and index.tsv")
     p.add_argument("--track", action="append", default=[], metavar="ID_OR_INDEX",
                    help="track to keep (identifier or 0-based index; repeatable; default all)")
     p.add_argument("--manifest", type=Path, help="the head's shard manifest.json: names the tracks")
@@ -550,6 +645,87 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=1000, help="longest region accepted, bp (default 1000)")
     p.add_argument("--progress", action="store_true", help="show a progress bar (default: only on a terminal)")
     p.set_defaults(func=_cmd_ism)
+
+    p = sub.add_parser("denovo-vcf", help="the distinct SNP sites of a de novo table as a VCF to score")
+    p.add_argument("--table", type=Path, required=True,
+                   help="de novo TSV (family_id individual_id role chrom pos ref alt)")
+    p.add_argument("--fasta", type=Path, required=True, help="reference FASTA (REF alleles checked; chromosome order)")
+    p.add_argument("--out", type=Path, required=True, help="VCF (.vcf.gz, indexed) to write")
+    p.add_argument("--exclusions", type=Path, help="also write the table's exclusions.tsv")
+    p.set_defaults(func=_cmd_denovo_vcf)
+
+    p = sub.add_parser("denovo", help="de novo variants, cases vs sibling controls: per-track MWU + FDR, PCA, "
+                                      "track groups, family test")
+    p.add_argument("--table", type=Path, required=True, help="de novo TSV (as for denovo-vcf)")
+    p.add_argument("--scores", type=Path, required=True, help="score-variants HDF5 of the table's sites")
+    p.add_argument("--outdir", type=Path, required=True, help="output folder (TSV tables, PNG plots, summary.json)")
+    p.add_argument("--fasta", type=Path, help="reference FASTA: check REF alleles again, bound the ISM regions")
+    p.add_argument("--track", action="append", default=[], metavar="ID_OR_INDEX",
+                   help="track to analyse (repeatable; default all)")
+    p.add_argument("--groups", type=Path, help="TSV 'identifier group' of track groups")
+    p.add_argument("--group-rule", action="append", default=[], metavar="GROUP=KW1,KW2",
+                   help="group tracks whose description contains a keyword (repeatable; first match wins; "
+                        "default brain, heart, embryo, else other)")
+    p.add_argument("--fdr", type=float, default=0.1, help="Benjamini-Hochberg level (default 0.1)")
+    p.add_argument("--chosen-track", help="track of the per-family test (default: the one with the smallest p)")
+    p.add_argument("--top-n", type=int, default=20, help="case variants listed in top_variants.tsv (default 20)")
+    p.add_argument("--ism-width", type=int, default=200, help="bp of each top variant's ISM region (default 200)")
+    p.add_argument("--pca-scale", action="store_true", help="scale tracks to unit variance before the PCA")
+    p.add_argument("--eps", type=float, help="log-ratio pseudo-count (default 1%% of the median non-zero |sum|)")
+    p.add_argument("--max-missing", type=float, help="fraction of SNPs allowed without a score (default 0.05)")
+    p.add_argument("--threads", type=int, help="threads of the per-track tests (default: CPUs)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    p.set_defaults(func=_cmd_denovo)
+
+    p = sub.add_parser("sldp-panel", help="SLDP: preprocess a PLINK reference panel once (LD-block eigenbases, LD scores)")
+    p.add_argument("--panel", required=True, help="PLINK prefix: PREFIX<chrom>.bed/.bim/.fam per chromosome")
+    p.add_argument("--chroms", required=True, help="chromosomes, e.g. 1-22, chr1-chr3 or 1,2,X")
+    p.add_argument("--blocks", type=Path, required=True, help="LD blocks (BED, or a 'chr start stop' table)")
+    p.add_argument("--print-snps", type=Path, help="regression SNP ids, one per line (default every panel SNP)")
+    p.add_argument("--window-cm", type=float, default=1.0, help="LD-score window, cM (default 1)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild even when a valid cache exists")
+    p.add_argument("--out", type=Path, required=True, help="cache folder to write")
+    p.set_defaults(func=_cmd_sldp_panel)
+
+    p = sub.add_parser("sldp-aggregate", help="SLDP: per-gene eQTL statistics of a tissue -> per-SNP summary statistics")
+    p.add_argument("--pairs", type=Path, required=True, help="TSV 'gene SNP A1 A2 Z N' (or slope slope_se instead of Z)")
+    p.add_argument("--out", type=Path, required=True, help="summary statistics to write (SNP A1 A2 Z N; .gz ok)")
+    p.set_defaults(func=_cmd_sldp_aggregate)
+
+    p = sub.add_parser("sldp-profiles", help="SLDP: signed LD profiles of variant scores and background annotations")
+    p.add_argument("--panel-cache", type=Path, required=True, help="folder written by sldp-panel")
+    p.add_argument("--scores", type=Path, required=True, help="score-variants HDF5 of the panel's SNPs")
+    p.add_argument("--track", action="append", default=[], metavar="ID", help="track to use (repeatable; default all)")
+    p.add_argument("--panel", help="the PLINK prefix of the cache: MAF-bin background from its genotypes")
+    p.add_argument("--background-gtf", type=Path, help="GTF: coding, 5'UTR, 3'UTR (+-500 bp) and intron background")
+    p.add_argument("--no-background", action="store_true", help="no background annotations")
+    p.add_argument("--out", type=Path, required=True, help="profiles .npz to write")
+    p.set_defaults(func=_cmd_sldp_profiles)
+
+    p = sub.add_parser("sldp", help="SLDP: signed LD profile regression of one phenotype on every track's profile")
+    p.add_argument("--panel-cache", type=Path, required=True, help="folder written by sldp-panel")
+    p.add_argument("--profiles", type=Path, required=True, help="profiles written by sldp-profiles")
+    p.add_argument("--sumstats", type=Path, required=True, help="SNP A1 A2 Z N (text, .gz or .parquet)")
+    p.add_argument("--phenotype", help="name in the output (default: the file name)")
+    p.add_argument("--flips", type=int, default=1_000_000, help="maximum sign flips of the null (default 1e6)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sign flips (default 0)")
+    p.add_argument("--jk-blocks", type=int, default=300, help="jackknife chunks (default 300)")
+    p.add_argument("--rng", choices=("fast", "reference"), default="fast",
+                   help="sign-flip stream: fast (shared across tracks) or reference (sldp 1.1.5's exact stream)")
+    p.add_argument("--fastp", action="store_true", help="analytic z/p only, no sign flips")
+    p.add_argument("--ldscores", help="ldsc LD-score prefix (default: computed from the panel)")
+    p.add_argument("--sumstats-duplicates", choices=("error", "drop"), default="error",
+                   help="SNP ids on several rows (multi-allelic sites): error (default) or drop them")
+    p.add_argument("--out", type=Path, required=True, help="TSV to write (+ .json beside it)")
+    p.set_defaults(func=_cmd_sldp)
+
+    p = sub.add_parser("sldp-gather", help="SLDP: all phenotypes' tables -> one table with FDR, z heat map, clusters")
+    p.add_argument("--in", dest="inputs", nargs="+", type=Path, required=True, help="sldp TSVs")
+    p.add_argument("--scores", type=Path, help="the score HDF5: track descriptions label the rows")
+    p.add_argument("--fdr", type=float, default=0.05, help="Benjamini-Hochberg level of marked cells (default 0.05)")
+    p.add_argument("--clusters", type=int, help="clusters of tracks (default: automatic cut of the tree)")
+    p.add_argument("--out-dir", type=Path, required=True, help="output folder")
+    p.set_defaults(func=_cmd_sldp_gather)
 
     p = sub.add_parser("inspect", help="summarise shard manifests")
     p.add_argument("manifest", nargs="+", type=Path, help="manifest.json file(s)")

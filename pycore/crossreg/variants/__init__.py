@@ -8,6 +8,8 @@ Public API::
     gather_scores(inputs, out, tsv=None, tsv_tracks=None) -> dict           # crossreg gather-scores
     saturation_mutagenesis(model_dir_or_predictor, head, fasta, region, out, plot=None,
                            tracks=None, manifest=None, rc=True, batch_size=8) -> dict  # crossreg ism
+    ism_regions_table(model_dir_or_predictor, head, fasta, table, out_dir, top=3, ...) -> dict
+                                              # crossreg ism --regions-table (e.g. denovo's top variants)
     load_predictor(model_dir, head) -> Predictor    # a saved head; Keras loaded on first use
     Predictor(predict_fn, seq_length, n_tracks, head, ...)  # any x [n, L, 4] -> [n, bins, tracks]
 
@@ -20,6 +22,7 @@ SAD/logSAD/L2), :mod:`.output` (HDF5/TSV layout), :mod:`.ism` (mutagenesis and i
 from crossreg.variants.core import (
     ISM_FORMAT,
     gather_scores,
+    ism_regions_table,
     load_predictor,
     saturation_mutagenesis,
     score_variants,
@@ -37,6 +40,7 @@ __all__ = [
     "Predictor",
     "SkipReport",
     "gather_scores",
+    "ism_regions_table",
     "keras_predictor",
     "load_predictor",
     "read_vcf",

@@ -507,3 +507,69 @@ def saturation_mutagenesis(
         plot_ism(plot, scores[:, :, 0], reference, chrom, start, title)
     return {"out": str(out), "plot": str(plot) if plot is not None else None, "region": f"{chrom}:{start}-{end}",
             "positions": n, "tracks": len(cols), "windows": n_windows, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def ism_regions_table(
+    model: str | os.PathLike | Predictor,
+    head: str | None,
+    fasta: str | os.PathLike,
+    table: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    top: int = 3,
+    tracks: Sequence[str | int] | None = None,
+    manifest: str | os.PathLike | None = None,
+    rc: bool = True,
+    batch_size: int = 8,
+    max_length: int = 1000,
+    progress: bool | None = None,
+) -> dict:
+    """Saturation mutagenesis of the first ``top`` regions of a table (e.g. ``crossreg denovo``'s
+    ``top_variants.tsv``), one model load for all of them.
+
+    Args:
+        model, head, fasta, tracks, manifest, rc, batch_size, max_length, progress: as for
+            :func:`saturation_mutagenesis`.
+        table: TSV with a header and an ``ism_region`` column (``CHROM:START-END``, 1-based);
+            other columns are copied to the index.
+        out_dir: folder receiving ``ism_<k>.h5`` and ``ism_<k>.png`` (k = 1..top, table order)
+            and ``index.tsv`` (the table's first ``top`` rows plus ``ism_h5`` and ``ism_png``).
+        top: regions to run (fewer when the table is shorter; 0 rows -> only the index).
+
+    Returns:
+        Summary: ``out_dir``, ``regions`` (list of the per-region summaries), ``index``.
+
+    Raises:
+        InputError: missing table or ``ism_region`` column, a malformed region (row named),
+            ``top`` < 0.
+    """
+    import pandas as pd
+
+    from crossreg.io.atomic import atomic_open
+
+    table = Path(table)
+    if top < 0:
+        raise InputError(f"--top must be >= 0, got {top}")
+    if not table.is_file():
+        raise InputError(f"regions table {table}: no such file")
+    rows = pd.read_csv(table, sep="\t", dtype=str, keep_default_na=False)
+    if "ism_region" not in rows.columns:
+        raise InputError(f"regions table {table}: no 'ism_region' column (columns: {', '.join(rows.columns)})")
+    rows = rows.head(top).reset_index(drop=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    predictor = _predictor(model, head) if len(rows) else None
+    done = []
+    for k, region in enumerate(rows["ism_region"], start=1):
+        try:
+            done.append(saturation_mutagenesis(
+                predictor, None, fasta, region, out_dir / f"ism_{k}.h5", plot=out_dir / f"ism_{k}.png",
+                tracks=tracks, manifest=manifest, rc=rc, batch_size=batch_size, max_length=max_length,
+                progress=progress))
+        except InputError as err:
+            raise InputError(f"regions table {table}, data row {k}: {err}") from None
+    index = rows.assign(ism_h5=[f"ism_{k}.h5" for k in range(1, len(rows) + 1)],
+                        ism_png=[f"ism_{k}.png" for k in range(1, len(rows) + 1)])
+    with atomic_open(out_dir / "index.tsv", "w") as fh:
+        index.to_csv(fh, sep="\t", index=False)
+    return {"out_dir": str(out_dir), "regions": done, "index": str(out_dir / "index.tsv")}
