@@ -505,6 +505,30 @@ def test_ism_scores_are_the_sad_of_each_substitution(genome, tmp_path):
     assert (tmp_path / "ism.png").stat().st_size > 10_000
 
 
+def test_ism_of_a_regions_table_equals_one_region_at_a_time(genome, tmp_path):
+    from crossreg.errors import InputError
+    from crossreg.variants import ism_regions_table
+
+    pred = numpy_predictor(seed=6)
+    table = tmp_path / "top.tsv"
+    table.write_text("chrom\tpos\tscore\tism_region\nchr2\t1500\t-3.5\tchr2:1491-1510\n"
+                     "chr2\t2000\t-2.0\tchr2:1996-2005\nchr2\t900\t-1.0\tchr2:896-905\n")
+    s = ism_regions_table(pred, "human", genome["fasta"], table, tmp_path / "ism", top=2, tracks=["track_1"])
+    assert [r["region"] for r in s["regions"]] == ["chr2:1491-1510", "chr2:1996-2005"]
+    index = (tmp_path / "ism" / "index.tsv").read_text().splitlines()
+    assert index[0] == "chrom\tpos\tscore\tism_region\tism_h5\tism_png" and len(index) == 3
+    assert index[2].endswith("\tism_2.h5\tism_2.png") and (tmp_path / "ism" / "ism_2.png").is_file()
+    saturation_mutagenesis(pred, "human", genome["fasta"], "chr2:1996-2005", tmp_path / "one.h5", tracks=["track_1"])
+    with h5py.File(tmp_path / "one.h5") as a, h5py.File(tmp_path / "ism" / "ism_2.h5") as b:
+        np.testing.assert_array_equal(a["scores"][:], b["scores"][:])
+    (tmp_path / "bad.tsv").write_text("ism_region\nchr2:10-5\n")
+    with pytest.raises(InputError, match=r"bad\.tsv, data row 1"):
+        ism_regions_table(pred, "human", genome["fasta"], tmp_path / "bad.tsv", tmp_path / "bad")
+    (tmp_path / "nocol.tsv").write_text("region\nchr2:1-5\n")
+    with pytest.raises(InputError, match="no 'ism_region' column"):
+        ism_regions_table(pred, "human", genome["fasta"], tmp_path / "nocol.tsv", tmp_path / "bad")
+
+
 # ---------------------------------------------------------------------- the simulated world
 class TruthOracle:
     """A "model" that knows the planted variants: a window holding a variant's ALT (found by its
