@@ -127,13 +127,20 @@ def test_same_seed_same_bytes_other_seed_differs(world, tmp_path):
     again = tmp_path / "again"
     simulate(again, preset="tiny", seed=7)
     assert _files(out) == _files(again)
+    names = {str(r) for r in _files(out)}
+    for new in ("human/ld_panel/chr1.bed", "human/ld_panel/chr1.bim", "human/ld_panel/chr1.fam", "human/ld_blocks.bed",
+                "human/panel_snps.vcf.gz", "human/panel_snps.vcf.gz.tbi", "human/eqtl/Liver.pairs.tsv.gz",
+                "human/denovo.tsv", "truth/eqtl_tissues.tsv", "truth/human/panel_snps.tsv",
+                "truth/human/snp_gene_effects.tsv", "truth/human/eqtl_genes.tsv", "truth/human/denovo.tsv"):
+        assert new in names, new  # the population outputs are compared byte for byte too
     for rel in _files(out):
         assert (out / rel).read_bytes() == (again / rel).read_bytes(), rel
     other = tmp_path / "other"
     simulate(other, preset="tiny", seed=8, params={"variants": {"neutral": 2, "causal_break": 1,
                                                                  "causal_create": 1}})
-    digest = [hashlib.md5((d / "human" / "genome.fa.gz").read_bytes()).hexdigest() for d in (out, other)]
-    assert digest[0] != digest[1]
+    for rel in ("genome.fa.gz", "ld_panel/chr1.bed", "denovo.tsv"):
+        digest = [hashlib.md5((d / "human" / rel).read_bytes()).hexdigest() for d in (out, other)]
+        assert digest[0] != digest[1], rel
 
 
 # ---- regulatory grammar ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ GENOMES = ("human", "mouse")
 ASSAYS = ("DNASE", "ATAC", "CAGE", "CHIP")
 
 # keys whose dict values are user-named maps (any key allowed)
-FREE_MAPS = {"tfs", "ubiquitous_tfs", "promoter_tfs", "regulation.tf_weights"}
+FREE_MAPS = {"tfs", "ubiquitous_tfs", "promoter_tfs", "regulation.tf_weights", "eqtl.tissues"}
 
 TFS = {
     # ubiquitous / promoter factors
@@ -125,6 +125,8 @@ _TINY: dict[str, Any] = {
         "promoter_basal": 0.2,
         "gene_strength_sd": 1.0,
         "tf_activity_jitter": 0.1,
+        "utr5_length": [50, 300],
+        "utr3_length": [200, 1500],
     },
     "tfs": dict(TFS),
     "ubiquitous_tfs": {"CTCF": 1.0, "SP_KLF": 0.9, "NRF1": 0.8, "NFY": 0.8, "ETS": 0.7, "CREB": 0.6,
@@ -160,6 +162,34 @@ _TINY: dict[str, Any] = {
         "min_abs_effect": 5.0,
         "max_neutral_effect": 0.5,
     },
+    "population": {
+        "panel_size": 150,
+        "cohort_size": 300,
+        "effective_size": 10_000,
+        "bottleneck_size": 2000,
+        "bottleneck_generations": [800, 1600],
+        "recombination_rate": 1e-8,
+        "mutation_rate": 2e-8,
+        "min_maf": 0.02,
+        "snps_per_mb": 1000.0,
+        "element_enrichment": 3.0,
+        "snps_per_block": 15,
+    },
+    "eqtl": {
+        "cis_window": 1_000_000,
+        "h2": 0.2,
+        "min_relative_sd": 0.002,
+        "cell_types": [],
+        "tissues": {"liver": "Liver", "brain": "Brain_Cortex", "heart": "Heart_Left_Ventricle",
+                    "tcell": "Whole_Blood", "keratinocyte": "Skin"},
+    },
+    "denovo": {
+        "families": 8,
+        "snvs_per_individual": 20.0,
+        "disruptive_fraction": 0.15,
+        "cell_type": "brain",
+        "min_abs_effect": 2.0,
+    },
 }
 
 
@@ -180,6 +210,8 @@ def _demo() -> dict[str, Any]:
                         "replicates": [["DNASE", "liver", 2], ["CAGE", "brain", 2]],
                         "artefacts_per_mb": 2.0, "artefact_length": [2000, 10_000]})
     p["variants"].update({"causal_break": 60, "causal_create": 30, "neutral": 200})
+    p["population"].update({"panel_size": 400, "cohort_size": 800, "snps_per_mb": 800.0, "snps_per_block": 60})
+    p["denovo"].update({"families": 24, "snvs_per_individual": 70.0})
     return p
 
 
@@ -197,6 +229,8 @@ def _bench() -> dict[str, Any]:
                         "replicates": [["DNASE", "liver", 2], ["CAGE", "brain", 2], ["DNASE", "heart", 2],
                                        ["CAGE", "tcell", 2]]})
     p["variants"].update({"causal_break": 2000, "causal_create": 1000, "neutral": 6000})
+    p["population"].update({"snps_per_mb": 200.0, "snps_per_block": 100})
+    p["eqtl"].update({"cis_window": 250_000, "cell_types": ["liver", "brain", "heart", "tcell", "keratinocyte"]})
     return p
 
 
@@ -275,7 +309,8 @@ def _validate(p: dict) -> None:
     for key in ("genome.telomere_gap", "genome.centromere_gap", "genome.internal_gap_length",
                 "repeats.satellite_length", "repeats.simple_repeat_length", "repeats.segdup_length",
                 "regulation.gene_length", "regulation.exons", "regulation.promoter_sites",
-                "regulation.enhancer_sites", "assays.artefact_length", "assays.artefact_fold", "synthetic_tfs"):
+                "regulation.enhancer_sites", "assays.artefact_length", "assays.artefact_fold", "synthetic_tfs",
+                "regulation.utr5_length", "regulation.utr3_length", "population.bottleneck_generations"):
         _check_range(p, key)
     checks = [
         ("genome.ancestral_length", g["ancestral_length"] >= 50_000, "at least 50000"),
@@ -298,6 +333,26 @@ def _validate(p: dict) -> None:
          "equal to assays.dnase.resolution"),
         ("assays.chip.resolution", asy["chip"]["resolution"] % asy["dnase"]["resolution"] == 0,
          "a multiple of assays.dnase.resolution"),
+    ]
+    pop, eq, dn = p["population"], p["eqtl"], p["denovo"]
+    checks += [
+        ("population.panel_size", pop["panel_size"] >= 2, "at least 2"),
+        ("population.cohort_size", pop["cohort_size"] >= 10, "at least 10"),
+        ("population.effective_size", pop["effective_size"] >= 1, "at least 1"),
+        ("population.bottleneck_size", pop["bottleneck_size"] >= 0, "non-negative (0: no bottleneck)"),
+        ("population.recombination_rate", 0 < pop["recombination_rate"] < 0.01, "in (0, 0.01)"),
+        ("population.mutation_rate", 0 < pop["mutation_rate"] < 0.01, "in (0, 0.01)"),
+        ("population.min_maf", 0 < pop["min_maf"] < 0.5, "in (0, 0.5)"),
+        ("population.snps_per_mb", pop["snps_per_mb"] > 0, "positive"),
+        ("population.element_enrichment", pop["element_enrichment"] > 0, "positive"),
+        ("population.snps_per_block", pop["snps_per_block"] >= 2, "at least 2"),
+        ("eqtl.cis_window", eq["cis_window"] >= 1, "at least 1"),
+        ("eqtl.h2", 0 < eq["h2"] < 1, "in (0, 1)"),
+        ("eqtl.min_relative_sd", eq["min_relative_sd"] > 0, "positive"),
+        ("denovo.families", dn["families"] >= 1, "at least 1"),
+        ("denovo.snvs_per_individual", dn["snvs_per_individual"] >= 0, "non-negative"),
+        ("denovo.disruptive_fraction", 0 <= dn["disruptive_fraction"] <= 1, "in [0, 1]"),
+        ("denovo.min_abs_effect", dn["min_abs_effect"] >= 0, "non-negative"),
     ]
     for genome in GENOMES:
         checks.append((f"genome.chromosomes.{genome}", g["chromosomes"][genome] >= 1, "at least 1"))
@@ -333,7 +388,9 @@ def _validate(p: dict) -> None:
                 raise InputError(f"params: '{where}.tfs.{tf}' is not a TF named in 'tfs'")
             if not _is_number(act) or not 0 <= act <= 1:
                 raise InputError(f"params: '{where}.tfs.{tf}' must be an activity in [0, 1]")
-    known = names | {f"ct{i + 1:02d}" for i in range(int(p["synthetic_cell_types"]))}
+    synthetic = {f"ct{i + 1:02d}" for i in range(int(p["synthetic_cell_types"]))}
+    known = names | synthetic
+    _check_population_cells(p, synthetic)
     for i, a in enumerate(asy["per_cell_type"]):
         _check_assay(a, tfs, f"assays.per_cell_type[{i}]")
     for i, entry in enumerate(asy["extra"]):
@@ -351,6 +408,31 @@ def _validate(p: dict) -> None:
         _check_assay(entry[0], tfs, where)
         if entry[1] not in known:
             raise InputError(f"params: '{where}': cell type {entry[1]!r} is not in 'cell_types'")
+
+
+def _check_population_cells(p: dict, synthetic: set[str]) -> None:
+    """eqtl.cell_types, eqtl.tissues and denovo.cell_type name human cell types; tissue names are unique."""
+    human = {ct["name"] for ct in p["cell_types"] if "human" in ct["genomes"]} | synthetic
+    eq = p["eqtl"]
+    for i, cell in enumerate(eq["cell_types"]):
+        if not isinstance(cell, str) or cell not in human:
+            raise InputError(f"params: 'eqtl.cell_types[{i}]': {cell!r} is not a human cell type "
+                             f"(expected one of: {', '.join(sorted(human))})")
+    names = {}
+    for cell in sorted(human):
+        if eq["cell_types"] and cell not in eq["cell_types"]:
+            continue
+        name = eq["tissues"].get(cell, cell[:1].upper() + cell[1:])
+        if not isinstance(name, str) or not name or not all(ch.isalnum() or ch in "_-." for ch in name):
+            raise InputError(f"params: 'eqtl.tissues.{cell}' must be a file-name-safe tissue name "
+                             f"(letters, digits, '_', '-', '.'), got {name!r}")
+        if name in names:
+            raise InputError(f"params: 'eqtl.tissues': cell types {names[name]!r} and {cell!r} share the tissue "
+                             f"name {name!r}")
+        names[name] = cell
+    if not isinstance(p["denovo"]["cell_type"], str) or p["denovo"]["cell_type"] not in human:
+        raise InputError(f"params: 'denovo.cell_type' {p['denovo']['cell_type']!r} is not a human cell type "
+                         f"(expected one of: {', '.join(sorted(human))})")
 
 
 def _check_assay(assay: Any, tfs: dict, where: str) -> None:

@@ -134,7 +134,7 @@ said otherwise; chromosomes are `chr1`, `chr2`, ... in each genome.
 | `tracks/<identifier>.bw` | one bigWig per track, header lists every chromosome. DNASE/ATAC: per-base coverage in 16-bp runs (`sum`); CAGE: 5' read counts at single bases (`sum`); CHIP: log2 fold change over input in 64-bp piecewise runs, with negatives (`mean`). No data (NaN) in unmappable sequence and N gaps; huge artefactual signal in blacklisted artefact regions |
 | `blacklist.bed` | `chrom start end name`: name `artefact` (ENCODE-blacklist-like high-signal regions, some on satellites), `satellite`, `simple_repeat` (RepeatMasker-like) |
 | `unmappable.bed` | `chrom start end name`: segmental duplications (both copies), satellites, simple repeats (many shorter than 32 bp) |
-| `genes.gtf` | gene, transcript and exon lines (1-based), attributes gene_id, transcript_id, gene_name (shared by orthologs), gene_type |
+| `genes.gtf` | GENCODE-style GTF (1-based, inclusive): per gene one `gene`, one `transcript`, its `exon` lines, and its coding structure: `CDS` (frame = GTF phase; excludes the stop codon), `start_codon` (first 3 bp of the CDS, in the first exon), `stop_codon` (the 3 bp after the CDS, in the last exon) and `UTR` (every exonic base outside the CDS, stop codon included, so CDS + UTR = exons; a UTR upstream of the CDS in transcription direction is the 5' UTR, downstream the 3' UTR). Attributes gene_id, transcript_id (`<gene_id>.1`), gene_name (shared by orthologs), gene_type (`protein_coding`; `lncRNA` for the rare transcript whose first or last exon is too short for a codon), exon_number (transcription order) |
 | `tss.bed` | `chrom tss tss+1 gene_id 0 strand` |
 
 ## Shared
@@ -142,7 +142,12 @@ said otherwise; chromosomes are `chr1`, `chr2`, ... in each genome.
 |---|---|
 | `alignment/human_to_mouse.chain` | UCSC chain, target = human, query = mouse; exactly the bases that descend from the same ancestral base; `-` query strand from inversions |
 | `human/variants.vcf.gz` (+ `.tbi`) | VCFv4.2 sites-only SNPs on the human genome, REF matches the FASTA, INFO `AF`; labels are in `truth/variants.tsv` |
-| `simulation.json` | crossreg version, preset, seed, resolved params, genome sizes, track counts, measured alignment identity |
+| `human/ld_panel/<chrom>.bed`, `.bim`, `.fam` | PLINK 1 binary genotypes of the LD reference panel ({panel} people, ids `LDP0001`...), one file set per human chromosome. bim: chrom, SNP id `hs<chromosome number>_<1-based position>`, cM (position x recombination rate x 100), bp (1-based), A1 = ALT, A2 = REF (the FASTA base); genotypes count A1 (ALT) copies |
+| `human/ld_blocks.bed` | `chrom start end name`: contiguous, non-overlapping blocks tiling each chromosome that has panel SNPs, about {per_block} SNPs each (boundaries midway between neighbouring SNPs), for block-wise sign-flip / jackknife |
+| `human/panel_snps.vcf.gz` (+ `.tbi`) | sites-only VCFv4.2 of exactly the panel SNPs: ID = bim SNP id, REF/ALT as in the bim, INFO `AF` = ALT frequency in the panel |
+| `human/eqtl/<Tissue>.pairs.tsv.gz` | eQTL summary statistics of one tissue (gzip, tab-separated, header `gene SNP A1 A2 Z N`): every cis pair (SNP within {cis:,} bp of the gene's TSS) of a cohort of {cohort} people (not the panel people); A1 = ALT, A2 = REF; Z = OLS t statistic of expression on ALT dosage (N - 2 df); rows by gene (genome order), then SNP position |
+| `human/denovo.tsv` | de novo SNPs, tab-separated, header `family_id individual_id role chrom pos ref alt`: {families} families (`F001`...), each with one case (`<family>.p1`, role `case`) and one sibling control (`<family>.s1`, role `control`); pos 1-based; REF = the FASTA base; no position twice within one individual |
+| `simulation.json` | crossreg version, preset, seed, resolved params, genome sizes, track counts, measured alignment identity, panel SNP and block counts, per-tissue eQTL summary, de novo counts |
 
 ## Truth: `truth/`
 | file | columns |
@@ -160,6 +165,11 @@ said otherwise; chromosomes are `chr1`, `chr2`, ... in each genome.
 | `<genome>/links.tsv` | gene_id, element_id, kind, distance (element centre - TSS), decay, e_<cell> (the element's part of E) |
 | `<genome>/artefacts.tsv` | chrom, start, end, source (satellite, high_signal), fold |
 | `<genome>/tracks.tsv` | identifier, assay, cell_type, tf, replicate, group, depth |
+| `eqtl_tissues.tsv` | tissue, cell_type (the human cell type it stands for), n_samples (cohort size), n_genes (genes with at least one cis SNP), n_genes_nonzero (of those, genes with a non-zero true effect of some panel SNP), n_genes_with_effects (genes given a genetic component, see below), mean_cis_h2 (their realised mean cis heritability in the cohort) |
+| `human/panel_snps.tsv` | snp, chrom, pos (1-based), ref, alt, af (panel ALT frequency), cohort_af (eQTL cohort ALT frequency), element_id (the element containing the SNP, `.` outside), cage_delta_<cell> (expected change of CAGE reads summed over genes for one ALT allele), dnase_delta_<cell> (expected change of summed DNase coverage at depth 1); exactly 0 for SNPs that touch no scanned site and no CpG |
+| `human/snp_gene_effects.tsv` | snp, gene_id, cage_delta_<cell>: the true per-gene effect (expected change of the gene's CAGE reads at depth 1 for one ALT allele) of every SNP-gene pair with a non-zero effect in some cell type; every other pair is exactly 0 |
+| `human/eqtl_genes.tsv` | tissue, cell_type, gene_id, chrom, tss, n_cis_snps, n_causal_snps (panel SNPs with a non-zero effect on the gene), genetic_sd (SD of the genetic value in the cohort, CAGE reads), expected_cage (the gene's expected CAGE reads in the cell type), has_effect (genetic_sd >= {min_rel} x (expected_cage + 1)), h2 (realised cis heritability, 0 without effect), top_snp, top_effect (the SNP with the largest absolute effect, `.` and 0 if none) |
+| `human/denovo.tsv` | family_id, individual_id, role, chrom, pos, ref, alt, label (`disruptive_{dn_cell}`: motif-breaking in an element active in {dn_cell}; `background`: uniform over mappable sequence), tf (TF whose site is broken, `.` for background), element_id (the broken site's element, else the element containing the SNP, `.` outside), dnase_delta_<cell>, cage_delta_<cell>, cage_gene (most affected gene, `.` if none) |
 
 ## Model in one paragraph
 Occupancy of a site is `sigmoid((score - threshold) / tau)`; accessibility in a cell type is
@@ -168,6 +178,22 @@ sites within {coop} bp; CAGE at a TSS is `strength * P * (basal + gain * E)`, `E
 accessibility within {reach} bp with decay `exp(-d / {decay})`. Measurements add depth,
 gamma-Poisson noise, GC bias, NaN in unmappable sequence and blacklist artefacts.
 
+## Population, eQTL and de novo model
+Genotypes: per human chromosome, msprime (Hudson coalescent) simulates {n_people} diploid people
+of one population of effective size {ne:,}{bottleneck}, recombination {rec:g} per bp per generation,
+binary mutations at {mu:g} per bp per generation; chromosomes are independent. Kept: sites with
+one mutation on mappable A/C/G/T bases with MAF >= {maf} in the panel and in the cohort, thinned to
+{density:g} SNPs per Mb, a SNP inside an element weighing {enrich:g} times more in the thinning.
+ALT is the derived allele (or the ancestral one where the reference genome carries the derived).
+The first {panel} people are the LD panel, the other {cohort} the eQTL cohort. The true effect of
+a SNP on a gene in a cell type is the exact change of the model's expected CAGE for one ALT
+allele; a gene's genetic value is the sum over SNPs of dosage x effect; genes with effects get
+expression `sqrt({h2}) x standardised genetic value + sqrt(1 - {h2}) x N(0, 1)` (cis h2 = {h2}),
+other genes pure N(0, 1) noise, independently per tissue. De novo SNPs: Poisson({dn_n:g}) per
+individual; each case SNP is a motif-breaking mutation in a {dn_cell}-active element with
+probability {dn_frac:g} (the site's most informative consensus base changed to the least likely
+base, expected {dn_cell} DNase change <= -{dn_min:g}).
+
 ## This world
 {stats}
 """
@@ -175,9 +201,18 @@ gamma-Poisson noise, GC bias, NaN in unmappable sequence and blacklist artefacts
 
 def write_readme(path: str | os.PathLike, params: dict, preset: str, seed: int, version: str, stats: str) -> None:
     """Write the world's README.md."""
-    reg = params["regulation"]
+    reg, pop, eq, dn = params["regulation"], params["population"], params["eqtl"], params["denovo"]
+    bottleneck = (f" (size {pop['bottleneck_size']:,} between {pop['bottleneck_generations'][0]:g} and "
+                  f"{pop['bottleneck_generations'][1]:g} generations ago)" if pop["bottleneck_size"] > 0 else "")
     text = README_TEMPLATE.format(preset=preset, seed=seed, version=version, stats=stats,
                                   coop=reg["cooperativity_window"], reach=reg["max_link_distance"],
-                                  decay=reg["link_decay"])
+                                  decay=reg["link_decay"], panel=pop["panel_size"], cohort=pop["cohort_size"],
+                                  n_people=pop["panel_size"] + pop["cohort_size"], ne=pop["effective_size"],
+                                  bottleneck=bottleneck, rec=pop["recombination_rate"], mu=pop["mutation_rate"],
+                                  maf=pop["min_maf"], density=pop["snps_per_mb"], enrich=pop["element_enrichment"],
+                                  per_block=pop["snps_per_block"], cis=eq["cis_window"], h2=eq["h2"],
+                                  min_rel=eq["min_relative_sd"], families=dn["families"],
+                                  dn_n=dn["snvs_per_individual"], dn_cell=dn["cell_type"],
+                                  dn_frac=dn["disruptive_fraction"], dn_min=dn["min_abs_effect"])
     with atomic_open(Path(path), "w") as out:
         out.write(text)

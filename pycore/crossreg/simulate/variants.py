@@ -19,7 +19,8 @@ import pandas as pd
 
 from crossreg.simulate.evolution import Genome
 from crossreg.simulate.features import GenomeFeatures
-from crossreg.simulate.sequence import ALPHABET, N
+from crossreg.simulate.sequence import ALPHABET, C, G, N
+from crossreg.simulate.motifs import Sites
 from crossreg.simulate.signals import ActivityModel, ChromActivity
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,13 @@ class ChromGenes:
 class EffectModel:
     """Exact expected effects of single-base changes on one genome."""
 
-    def __init__(self, params: dict, model: ActivityModel, genome: Genome, genes: list[ChromGenes]):
+    def __init__(self, params: dict, model: ActivityModel, genome: Genome, genes: list[ChromGenes],
+                 acts: list[ChromActivity] | None = None):
         self.params = params
         self.model = model
         self.genome = genome
         self.genes = genes
+        self.acts = acts  # genome-wide scans, needed by batch_gene_effects
         mw = int(model.widths.max())
         self.reach = model.coop_bins // 2 + model.cpg_bins // 2 + mw // model.r + 3
         self.peak = params["assays"]["dnase"]["peak"]
@@ -62,6 +65,49 @@ class EffectModel:
 
         Returns:
             (dnase_delta float64 (n_cells,), cage_delta float64 (n_cells,), most affected gene id or '.').
+        """
+        dnase, genes, per_gene = self.gene_effects(ci, pos, alt)
+        cage, best = self.summarise(ci, genes, per_gene, dnase.shape[0])
+        return dnase, cage, best
+
+    def summarise(self, ci: int, genes: np.ndarray, per_gene: np.ndarray, n_cells: int) -> tuple[np.ndarray, str]:
+        """(cage_delta float64 (n_cells,) summed over genes, id of the most affected gene or '.')."""
+        cage = np.zeros(n_cells)
+        best, best_val = ".", 0.0
+        cg = self.genes[ci]
+        for g, d in zip(genes, per_gene):
+            cage += d
+            if np.abs(d).max() > abs(best_val):
+                best, best_val = cg.gene_id[g], float(np.abs(d).max())
+        return cage, best
+
+    def batch_effect(self, ci: int, pos: np.ndarray, alt: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """:meth:`effect` of many substitutions on one chromosome (via :meth:`batch_gene_effects`).
+
+        Returns:
+            (dnase_delta float64 (n, n_cells), cage_delta float64 (n, n_cells), most affected gene ids).
+        """
+        _, dnase, per = self.batch_gene_effects(ci, pos, alt)
+        cage = np.zeros_like(dnase)
+        best = ["."] * len(per)
+        for j, item in enumerate(per):
+            if item is not None:
+                cage[j], best[j] = self.summarise(ci, item[0], item[1], dnase.shape[1])
+        return dnase, cage, best
+
+    def gene_effects(self, ci: int, pos: int, alt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Like :meth:`effect`, with the CAGE change broken down by gene.
+
+        Args:
+            ci: chromosome index.
+            pos: 0-based position.
+            alt: new base code (0-3).
+
+        Returns:
+            (dnase_delta float64 (n_cells,), gene indices int64 (k,) into ``genes[ci]`` (every gene
+            whose TSS is within reach, in TSS order), cage_delta float64 (k, n_cells) expected
+            change of each gene's CAGE reads at depth 1).
         """
         m = self.model
         seq = self.genome.chroms[ci].seq
@@ -75,35 +121,181 @@ class EffectModel:
             alt_a = m.local_accessibility(seq, lo, hi).astype(np.float64)
         finally:
             seq[pos] = ref_base
-        da = alt_a - ref_a
+        return self._deltas(ci, kb, lo, hi, alt_a - ref_a)
+
+    def _deltas(self, ci: int, kb: int, lo: int, hi: int, da: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """DNase and per-gene CAGE changes from the accessibility change ``da`` (n_cells, hi - lo)."""
+        m = self.model
         dnase = da.sum(axis=1) * self.peak * m.r
-        cage = np.zeros(da.shape[0])
-        best, best_val = ".", 0.0
         cg = self.genes[ci]
-        if cg.tss.size:
-            tb = cg.tss // m.r
-            near = np.flatnonzero(np.abs(tb - kb) <= m.link_bins + self.reach)
-            basal, gain = self.params["regulation"]["promoter_basal"], self.params["regulation"]["link_gain"]
-            for g in near:
-                k0 = (lo - tb[g]) + m.link_bins
-                kern = np.zeros(hi - lo)
-                valid = (np.arange(hi - lo) + k0 >= 0) & (np.arange(hi - lo) + k0 < m.link_kernel.size)
-                kern[valid] = m.link_kernel[np.arange(hi - lo)[valid] + k0]
-                dE = da @ kern
-                dP = da[:, tb[g] - lo] if lo <= tb[g] < hi else np.zeros(da.shape[0])
-                P, E = cg.P[g], cg.E[g]
-                x0 = P * (basal + gain * E)
-                x1 = (P + dP) * (basal + gain * (E + dE))
-                d = cg.strength[g] * (x1 - x0) * self.cage_scale
-                cage += d
-                if np.abs(d).max() > abs(best_val):
-                    best, best_val = cg.gene_id[g], float(np.abs(d).max())
-        return dnase, cage, best
+        if not cg.tss.size:
+            return dnase, np.zeros(0, np.int64), np.zeros((0, da.shape[0]))
+        tb = cg.tss // m.r
+        near = np.flatnonzero(np.abs(tb - kb) <= m.link_bins + self.reach)
+        basal, gain = self.params["regulation"]["promoter_basal"], self.params["regulation"]["link_gain"]
+        out = np.zeros((near.size, da.shape[0]))
+        for j, g in enumerate(near):
+            k0 = (lo - tb[g]) + m.link_bins
+            kern = np.zeros(hi - lo)
+            valid = (np.arange(hi - lo) + k0 >= 0) & (np.arange(hi - lo) + k0 < m.link_kernel.size)
+            kern[valid] = m.link_kernel[np.arange(hi - lo)[valid] + k0]
+            dE = da @ kern
+            dP = da[:, tb[g] - lo] if lo <= tb[g] < hi else np.zeros(da.shape[0])
+            P, E = cg.P[g], cg.E[g]
+            x0 = P * (basal + gain * E)
+            x1 = (P + dP) * (basal + gain * (E + dE))
+            out[j] = cg.strength[g] * (x1 - x0) * self.cage_scale
+        return dnase, near.astype(np.int64), out
+
+    def _window_scan(self, ci: int, pos: np.ndarray, alt: np.ndarray) -> tuple[np.ndarray, Sites, np.ndarray]:
+        """Scan short windows around many substitutions at once, with the reference and the alternative base.
+
+        Returns:
+            (changed bool (n,) (see :meth:`changed`), the alternative-allele sites overlapping each
+            substitution (chromosome coordinates), int64 owner index of each of those sites).
+        """
+        pos = np.asarray(pos, dtype=np.int64)
+        alt = np.asarray(alt, dtype=np.uint8)
+        n = pos.size
+        if n == 0:
+            return np.zeros(0, dtype=bool), Sites.empty(), np.zeros(0, np.int64)
+        seq = self.genome.chroms[ci].seq
+        w = int(self.model.widths.max())
+        padded = np.concatenate([np.full(w, N, np.uint8), seq, np.full(w, N, np.uint8)])
+        win = 2 * w - 1
+        stride = win + w  # each window is followed by w N bases: no site spans two windows
+        idx = (pos + 1)[:, None] + np.arange(win)[None, :]  # padded coordinates of [pos - w + 1, pos + w)
+        ref_w = np.full((n, stride), N, np.uint8)
+        ref_w[:, :win] = padded[idx]
+        alt_w = ref_w.copy()
+        alt_w[:, w - 1] = alt
+        hit = np.zeros(n, dtype=bool)
+        alt_sites, owner = Sites.empty(), np.zeros(0, np.int64)
+        for kind, block in (("ref", ref_w), ("alt", alt_w)):
+            sites = self.model.scanner.scan(block.ravel())
+            if not len(sites):
+                continue
+            k = sites.start // stride
+            off = sites.start % stride
+            over = (off <= w - 1) & (off + self.model.widths[sites.tf] > w - 1)
+            hit[k[over]] = True
+            if kind == "alt":
+                alt_sites = sites.select(over)
+                owner = k[over]
+                alt_sites.start = pos[owner] - (w - 1) + off[over]
+        # CpG made or broken (the model counts a CpG at the position of its C)
+        left, ref_b, right = padded[pos + w - 1], padded[pos + w], padded[pos + w + 1]
+        c1 = ((left == C) & (ref_b == G)) != ((left == C) & (alt == G))
+        c2 = ((ref_b == C) & (right == G)) != ((alt == C) & (right == G))
+        return hit | c1 | c2, alt_sites, owner
+
+    def changed(self, ci: int, pos: np.ndarray, alt: np.ndarray) -> np.ndarray:
+        """Which substitutions change the activity model at all (the others have exactly zero effect).
+
+        A substitution can only change accessibility through a scanned site (occupancy >= the
+        scanner's floor) overlapping it, with the reference or the alternative base, or through a
+        CpG it makes or breaks; every other input of :meth:`ActivityModel.accessibility` is
+        unchanged, so its effect is exactly 0. The test scans short windows around all
+        substitutions at once.
+
+        Args:
+            ci: chromosome index.
+            pos: int64 (n,) 0-based positions.
+            alt: uint8 (n,) new base codes.
+
+        Returns:
+            bool (n,): True where :meth:`gene_effects` may be non-zero.
+        """
+        return self._window_scan(ci, pos, alt)[0]
+
+    def batch_gene_effects(self, ci: int, pos: np.ndarray, alt: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray] | None]]:
+        """:meth:`gene_effects` of many substitutions on one chromosome, bit for bit, much faster.
+
+        Substitutions that change nothing (:meth:`changed`) get exact zeros without any work. For
+        the others the reference sites of the local window are taken from the genome-wide scan
+        (``acts``), and the alternative sites are those with the sites overlapping the
+        substitution replaced by a rescan of a short window: the same site list, in the same
+        order, as :meth:`ActivityModel.local_accessibility` would scan, so the result equals
+        :meth:`gene_effects`.
+
+        Args:
+            ci: chromosome index.
+            pos: int64 (n,) 0-based positions.
+            alt: uint8 (n,) new base codes (different from the reference base).
+
+        Returns:
+            (changed bool (n,), dnase_delta float64 (n, n_cells), per substitution ``None`` (no
+            change) or (gene indices int64 (k,), cage_delta float64 (k, n_cells))).
+        """
+        if self.acts is None:
+            raise ValueError("EffectModel.batch_gene_effects needs the genome-wide scans (acts)")
+        m = self.model
+        pos = np.asarray(pos, dtype=np.int64)
+        alt = np.asarray(alt, dtype=np.uint8)
+        changed, alt_sites, owner = self._window_scan(ci, pos, alt)
+        n_cells = len(m.cells)
+        dnase = np.zeros((pos.size, n_cells))
+        genes: list[tuple[np.ndarray, np.ndarray] | None] = [None] * pos.size
+        seq = self.genome.chroms[ci].seq
+        sites = self.acts[ci].sites
+        nf = m.n_fine(seq.size)
+        by_owner = np.argsort(owner, kind="stable")
+        first = np.searchsorted(owner[by_owner], np.arange(pos.size + 1))
+        for j in np.flatnonzero(changed):
+            p = int(pos[j])
+            kb = p // m.r
+            lo, hi = max(0, kb - self.reach), min(nf, kb + self.reach + 1)
+            slo, shi = max(0, lo - m.margin_bins), min(nf, hi + m.margin_bins)
+            s0 = slo * m.r
+            sub = seq[s0:shi * m.r]
+            s1 = s0 + sub.size
+            i0, i1 = np.searchsorted(sites.start, [s0, s1])
+            ref = sites.select(slice(i0, i1))
+            ref = ref.select(ref.start + m.widths[ref.tf] <= s1)
+            over = (ref.start <= p) & (ref.start + m.widths[ref.tf] > p)
+            new = alt_sites.select(by_owner[first[j]:first[j + 1]])
+            new = new.select((new.start >= s0) & (new.start + m.widths[new.tf] <= s1))
+            kept = ref.select(~over)
+            alt_s = Sites(*(np.concatenate([a, b]) for a, b in
+                            zip((kept.tf, kept.start, kept.strand, kept.score, kept.occupancy),
+                                (new.tf, new.start, new.strand, new.score, new.occupancy))))
+            alt_s = alt_s.select(np.lexsort((alt_s.strand, alt_s.tf, alt_s.start)))
+            ref.start = ref.start - s0
+            alt_s.start = alt_s.start - s0
+            sub_alt = sub.copy()
+            sub_alt[p - s0] = alt[j]
+            ref_a = m.accessibility(sub, ref)[0][:, lo - slo:hi - slo].astype(np.float64)
+            alt_a = m.accessibility(sub_alt, alt_s)[0][:, lo - slo:hi - slo].astype(np.float64)
+            dn, gidx, per = self._deltas(ci, kb, lo, hi, alt_a - ref_a)
+            dnase[j] = dn
+            genes[j] = (gidx, per)
+        return changed, dnase, genes
 
 
 def _element_index(features: GenomeFeatures, chrom: str):
     el = features.elements[features.elements.chrom == chrom]
     return el.start.to_numpy(np.int64), el.end.to_numpy(np.int64), el.element_id.tolist()
+
+
+def elements_at(features: GenomeFeatures, chrom: str, pos: np.ndarray) -> np.ndarray:
+    """Id of the element containing each 0-based position of ``chrom`` ('.' outside), object (n,)."""
+    st, en, ids = _element_index(features, chrom)
+    pos = np.asarray(pos, dtype=np.int64)
+    if st.size == 0:
+        return np.full(pos.size, ".", dtype=object)
+    j = np.searchsorted(st, pos, side="right") - 1
+    jc = np.clip(j, 0, None)
+    inside = (j >= 0) & (pos < en[jc])
+    # elements may overlap: an earlier, longer element can contain pos when the nearest does not
+    out = np.where(inside, np.asarray(ids, dtype=object)[jc], ".")
+    reach = np.maximum.accumulate(en)  # furthest end among elements starting at or before each
+    for k in np.flatnonzero(~inside & (j > 0) & (reach[jc] > pos)):
+        back = np.flatnonzero((st[:j[k]] <= pos[k]) & (en[:j[k]] > pos[k]))
+        if back.size:
+            out[k] = ids[int(back[-1])]
+    return out
 
 
 def _which_element(starts, ends, ids, pos: int, flank: int = 150) -> str:

@@ -19,7 +19,8 @@ import crossreg
 from crossreg.errors import InputError
 from crossreg.io.atomic import atomic_open
 from crossreg.io.writers import bigwig_writers, write_bed, write_chain, write_fasta, write_gtf, write_vcf
-from crossreg.simulate import alignment, assays, evolution, features as feat, grammar as gram, truth, variants
+from crossreg.simulate import alignment, assays, coding, denovo, eqtl, evolution, features as feat, grammar as gram, \
+    population, truth, variants
 from crossreg.simulate.params import GENOMES, resolve_params
 from crossreg.simulate.signals import ActivityModel
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # component ids of the random streams
 _GRAMMAR, _ANCESTOR, _LAYOUT, _BLOCKS, _SPECIES, _GAINS, _TRACKS, _RENDER, _ARTEFACTS, _VARIANTS = range(10)
+_CODING, _POPULATION, _EQTL, _DENOVO = range(10, 14)
 
 
 def _rng(seed: int, *keys: int) -> np.random.Generator:
@@ -55,7 +57,10 @@ def simulate(out_dir: str | Path, preset: str = "tiny", seed: int = 0, params: d
     Returns:
         Summary: ``out_dir``, ``preset``, ``seed``, per genome ``{"fasta", "targets", "chromosomes",
         "length", "tracks", "genes", "elements"}``, ``chain`` (path, chains, aligned_bp,
-        identity), ``vcf`` (path, variants by label), ``truth`` folder and ``seconds``.
+        identity), ``vcf`` (path, variants by label), ``population`` (ld_panel folder, ld_blocks,
+        blocks, panel_vcf, snps, panel_size, cohort_size), ``eqtl`` (dir, tissues: name -> pairs
+        file, pairs), ``denovo`` (path, families, variants by ``role:label``), ``truth`` folder
+        and ``seconds``.
 
     Raises:
         InputError: bad preset, seed or params.
@@ -165,7 +170,7 @@ def simulate(out_dir: str | Path, preset: str = "tiny", seed: int = 0, params: d
                                  "clip": s.clip, "clip_soft": s.clip_soft, "scale": s.scale, "sum_stat": s.sum_stat,
                                  "description": s.description, "group": s.group} for i, s in enumerate(specs)])
         truth.write_tsv(gdir / "targets.txt", targets)
-        _write_annotation(gdir, genome, f, artefacts)
+        _write_annotation(gdir, genome, f, artefacts, p, _rng(seed, _CODING, gi))
 
         elements = f.elements.merge(pd.concat(el_act, ignore_index=True), on="element_id", how="left")
         truth.write_tsv(tdir / "elements.tsv", elements)
@@ -210,6 +215,29 @@ def simulate(out_dir: str | Path, preset: str = "tiny", seed: int = 0, params: d
     summary["vcf"] = {"path": str(vcf_path), "variants": var.label.value_counts().sort_index().to_dict()
                       if len(var) else {}}
 
+    # population: LD panel, eQTL statistics, de novo variants (human)
+    em = variants.EffectModel(p, model, genomes["human"], chrom_genes, acts)
+    hdir, htruth = out / "human", truth_dir / "human"
+    panels = population.simulate_population(p, genomes["human"], feats["human"],
+                                            [_rng(seed, _POPULATION, ci) for ci in range(len(genomes["human"].chroms))])
+    pop = population.write_panel(hdir, panels, genomes["human"].sizes, int(p["population"]["snps_per_block"]))
+    pop.update({"panel_size": int(p["population"]["panel_size"]), "cohort_size": int(p["population"]["cohort_size"])})
+    tissues = eqtl.tissue_map(p, model.cells)
+    eq, eq_truth = eqtl.simulate_eqtl(p, em, panels, chrom_genes, feats["human"], hdir,
+                                      {t: _rng(seed, _EQTL, i) for i, (t, _) in enumerate(tissues)})
+    truth.write_tsv(htruth / "panel_snps.tsv", eq_truth["panel_snps"])
+    truth.write_tsv(htruth / "snp_gene_effects.tsv", eq_truth["snp_gene_effects"])
+    truth.write_tsv(htruth / "eqtl_genes.tsv", eq_truth["eqtl_genes"])
+    truth.write_tsv(truth_dir / "eqtl_tissues.tsv", eq_truth["eqtl_tissues"])
+    dn_public, dn_truth = denovo.simulate_denovo(p, em, genomes["human"], feats["human"], acts, _rng(seed, _DENOVO))
+    truth.write_tsv(hdir / "denovo.tsv", dn_public)
+    truth.write_tsv(htruth / "denovo.tsv", dn_truth)
+    summary["population"] = pop
+    summary["eqtl"] = eq
+    summary["denovo"] = {"path": str(hdir / "denovo.tsv"), "families": int(p["denovo"]["families"]),
+                         "variants": {f"{role}:{label}": int(n) for (role, label), n
+                                      in dn_truth.groupby(["role", "label"]).size().items()}}
+
     # orthologs
     h, m = feats["human"].genes, feats["mouse"].genes
     orth = h[["gene_name", "gene_id", "chrom", "tss", "strand"]].merge(
@@ -227,7 +255,13 @@ def simulate(out_dir: str | Path, preset: str = "tiny", seed: int = 0, params: d
               "genomes": {g: {"chromosomes": [[n, ln] for n, ln in genomes[g].sizes],
                               "tracks": summary["genomes"][g]["tracks"]} for g in GENOMES},
               "alignment": {k: v for k, v in summary["chain"].items() if k != "path"},
-              "variants": summary["vcf"]["variants"]}
+              "variants": summary["vcf"]["variants"],
+              "population": {k: pop[k] for k in ("snps", "blocks", "panel_size", "cohort_size")},
+              "eqtl": {"pairs": eq["pairs"], "tissues": {
+                  r.tissue: {"cell_type": r.cell_type, "n_samples": int(r.n_samples), "n_genes": int(r.n_genes),
+                             "n_genes_with_effects": int(r.n_genes_with_effects),
+                             "mean_cis_h2": float(r.mean_cis_h2)} for r in eq_truth["eqtl_tissues"].itertuples()}},
+              "denovo": summary["denovo"]["variants"]}
     with atomic_open(out / "simulation.json", "w") as fh:
         json.dump(record, fh, indent=2, sort_keys=True)
         fh.write("\n")
@@ -237,7 +271,14 @@ def simulate(out_dir: str | Path, preset: str = "tiny", seed: int = 0, params: d
          f"{summary['genomes'][g]['elements']} elements" for g in GENOMES]
         + [f"- alignment: {len(chains)} chains ({summary['chain']['minus_strand_chains']} on the minus strand), "
            f"{aligned:,} aligned bp at {identity:.1%} identity (target {p['evolution']['identity']:.0%})",
-           f"- variants: {summary['vcf']['variants']}"])
+           f"- variants: {summary['vcf']['variants']}",
+           f"- population: {pop['snps']:,} panel SNPs in {pop['blocks']} LD blocks; LD panel {pop['panel_size']} "
+           f"people, eQTL cohort {pop['cohort_size']} people; SNPs per chromosome: "
+           + ", ".join(f"{c.chrom} {c.pos.size}" for c in panels),
+           "- eQTL tissues: " + ", ".join(f"{r.tissue} ({r.cell_type}: {r.n_genes_with_effects} of {r.n_genes} "
+                                          f"genes with effects, mean cis h2 {r.mean_cis_h2:.2f})"
+                                          for r in eq_truth["eqtl_tissues"].itertuples()),
+           f"- de novo: {p['denovo']['families']} families, {summary['denovo']['variants']}"])
     truth.write_readme(out / "README.md", p, preset, seed, crossreg.__version__, stats)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     log.info("simulate: wrote %s in %.1f s", out, summary["seconds"])
@@ -245,8 +286,8 @@ def simulate(out_dir: str | Path, preset: str = "tiny", seed: int = 0, params: d
 
 
 def _write_annotation(gdir: Path, genome: evolution.Genome, f: feat.GenomeFeatures,
-                      artefacts: list[assays.Artefact]) -> None:
-    """blacklist.bed, unmappable.bed, genes.gtf and tss.bed of one genome."""
+                      artefacts: list[assays.Artefact], params: dict, rng: np.random.Generator) -> None:
+    """blacklist.bed, unmappable.bed, genes.gtf (with CDS, codons and UTRs) and tss.bed of one genome."""
     black, unmap = [], []
     for ci, c in enumerate(genome.chroms):
         rows = [(a.start, a.end, "artefact") for a in artefacts if a.chrom == ci]
@@ -257,18 +298,27 @@ def _write_annotation(gdir: Path, genome: evolution.Genome, f: feat.GenomeFeatur
     write_bed(gdir / "blacklist.bed", black)
     write_bed(gdir / "unmappable.bed", unmap)
     recs, tss = [], []
+    utr5, utr3 = params["regulation"]["utr5_length"], params["regulation"]["utr3_length"]
     for row in f.genes.itertuples(index=False):
         attrs = {"gene_id": row.gene_id, "gene_name": row.gene_name, "gene_type": "protein_coding"}
         tattrs = {"gene_id": row.gene_id, "transcript_id": f"{row.gene_id}.1", "gene_name": row.gene_name,
                   "gene_type": "protein_coding"}
-        recs.append((row.chrom, "crossreg_sim", "gene", row.start + 1, row.end, ".", row.strand, ".", attrs))
-        recs.append((row.chrom, "crossreg_sim", "transcript", row.start + 1, row.end, ".", row.strand, ".", tattrs))
         ex = f.exons[row.gene_id]
         n = len(ex)
+        u5 = int(rng.integers(int(utr5[0]), int(utr5[1]) + 1))
+        u3 = int(rng.integers(int(utr3[0]), int(utr3[1]) + 1))
+        lens = [int(b - a) for a, b in (ex if row.strand == "+" else ex[::-1])]
+        plan = coding.plan_cds(lens, u5, u3)
+        if plan is None:
+            attrs["gene_type"] = tattrs["gene_type"] = "lncRNA"
+        recs.append((row.chrom, "crossreg_sim", "gene", row.start + 1, row.end, ".", row.strand, ".", attrs))
+        recs.append((row.chrom, "crossreg_sim", "transcript", row.start + 1, row.end, ".", row.strand, ".", tattrs))
         for k, (a, b) in enumerate(ex):
             num = k + 1 if row.strand == "+" else n - k
             recs.append((row.chrom, "crossreg_sim", "exon", int(a) + 1, int(b), ".", row.strand, ".",
                          {**tattrs, "exon_number": num}))
+        if plan is not None:
+            recs += coding.coding_records(row.chrom, row.strand, ex, plan, tattrs)
         tss.append((row.chrom, int(row.tss), int(row.tss) + 1, row.gene_id, 0, row.strand))
     write_gtf(gdir / "genes.gtf", recs)
     order = {c.name: i for i, c in enumerate(genome.chroms)}
