@@ -487,3 +487,83 @@ def test_created_from_datetime():
     stamp = dt.datetime(2024, 5, 1, 14, 0, 0, 123, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert _created({"created": stamp}) == "2024-05-01T12:00:00Z"
     assert _created({"created": "yesterday"}) == "yesterday"
+
+
+# ---------------------------------------------------------------- trait analyses (SLDP, de novo)
+def make_sldp(root: Path) -> Path:
+    """An sldp-gather folder from two phenotypes' tables (written in the sldp step's layout)."""
+    from crossreg.sldp.core import RESULT_COLUMNS
+    from crossreg.sldp.steps import gather_step
+
+    tables = []
+    for k, phen in enumerate(("Liver", "Brain <cortex>")):
+        rows = []
+        for j, track in enumerate(("CAGE_liver", "CAGE_brain", "DNASE_x")):
+            values = {c: 0.1 * (j + 1) for c in RESULT_COLUMNS if c != "annotation"}
+            values.update(z=3.0 - j - k, p=10.0 ** -(3 - j - k), M=100, n_typed=90, n_blocks=20, n_chunks=20, draws=1000)
+            rows.append({"phenotype": phen, "annotation": track, **values})
+        path = root / f"{k}.tsv"
+        import pandas as pd
+
+        pd.DataFrame(rows, columns=["phenotype", "annotation", *[c for c in RESULT_COLUMNS if c != "annotation"]]
+                     ).to_csv(path, sep="\t", index=False)
+        tables.append(path)
+    gather_step(tables, root / "sldp")
+    return root / "sldp"
+
+
+def make_denovo(root: Path) -> Path:
+    import numpy as np
+
+    from crossreg.denovo.core import run_denovo
+    from crossreg.denovo.groups import assign_groups
+    from crossreg.denovo.output import write_outputs
+    from crossreg.io.denovo import read_denovo_table
+
+    rng = np.random.default_rng(3)
+    lines = ["family_id\tindividual_id\trole\tchrom\tpos\tref\talt"]
+    for f in range(12):
+        for role, tag in (("case", "p1"), ("control", "s1")):
+            for _ in range(15):
+                lines.append(f"F{f}\tF{f}.{tag}\t{role}\tchr1\t{int(rng.integers(1, 10**6))}\tA\tG")
+    (root / "t.tsv").write_text("\n".join(lines) + "\n")
+    table, report = read_denovo_table(root / "t.tsv")
+    scores = rng.standard_normal((len(table), 4))
+    scores[table.is_case, 0] -= 1.5
+    ids, labels = ["T0", "T1", "T2", "T3"], ["brain <b>", "brain 2", "heart", "liver"]
+    res = run_denovo(table, scores, ids, labels, assign_groups(ids, labels), exclusions=report)
+    write_outputs(res, root / "denovo")
+    (root / "denovo" / "ism").mkdir()
+    (root / "denovo" / "ism" / "ism_1.png").write_bytes(tiny_png("red"))
+    (root / "denovo" / "ism" / "index.tsv").write_text("chrom\tpos\tism_region\tism_h5\tism_png\n"
+                                                        "chr1\t5\tchr1:1-10\tism_1.h5\tism_1.png\n")
+    return root / "denovo"
+
+
+def test_trait_sections_sldp_and_denovo(tmp_path):
+    sldp, denovo = make_sldp(tmp_path), make_denovo(tmp_path)
+    out = tmp_path / "traits.html"
+    summary = render_report(out, sldp=[sldp], denovo=[denovo], extra={"created": "2026-01-01T00:00:00Z"})
+    assert summary["sections"] == ["Summary", "Trait analyses", "Run details"]
+    text = out.read_text()
+    assert 'id="sldp-1"' in text and 'id="denovo-1"' in text and 'href="#sldp-1"' in text
+    assert "Brain &lt;cortex&gt;" in text and "<cortex>" not in text and "brain &lt;b&gt;" in text
+    # every plot of both folders embedded: heat map + clusters, 5a + 5c, one ISM
+    assert summary["images"] == 5 and text.count("data:image/png;base64,") == 5
+    assert "CAGE_liver" in text and "case more negative" in text
+    again = tmp_path / "again.html"
+    render_report(again, sldp=[sldp], denovo=[denovo], extra={"created": "2026-01-01T00:00:00Z"})
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_trait_folders_are_checked_before_writing(tmp_path):
+    sldp = make_sldp(tmp_path)
+    out = tmp_path / "r.html"
+    with pytest.raises(InputError, match="format is 'crossreg-sldp', expected 'crossreg-denovo'"):
+        render_report(out, denovo=[sldp])
+    (sldp / "z_heatmap.png").unlink()
+    with pytest.raises(InputError, match="z_heatmap.png is missing"):
+        render_report(out, sldp=[sldp])
+    with pytest.raises(InputError, match="no summary.json"):
+        render_report(out, sldp=[tmp_path / "nowhere"])
+    assert not out.exists()

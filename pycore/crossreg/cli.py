@@ -464,7 +464,7 @@ def _cmd_report(args) -> None:
 
     train_dirs = dict(_genome_paths(args.train_dir, "--train-dir"))
     summary = render_report(args.out, evaluations=args.evaluation, comparisons=args.comparison,
-                            train_dirs=train_dirs or None, title=args.title)
+                            train_dirs=train_dirs or None, title=args.title, sldp=args.sldp, denovo=args.denovo)
     print(f"report: {summary['out']}")
 
 
@@ -763,6 +763,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--comparison", action="append", type=Path, default=[], help="comparison folder (repeatable)")
     p.add_argument("--train-dir", action="append", type=_label_path, default=[], metavar="[LABEL=]DIR",
                    help="training run folder (repeatable)")
+    p.add_argument("--sldp", action="append", type=Path, default=[], help="sldp-gather folder (repeatable)")
+    p.add_argument("--denovo", action="append", type=Path, default=[], help="denovo folder (repeatable)")
     p.add_argument("--title", default="crossreg report", help="page title")
     p.add_argument("--out", type=Path, required=True, help="HTML file to write")
     p.set_defaults(func=_cmd_report)

@@ -22,6 +22,7 @@ from crossreg.io.atomic import atomic_path
 from crossreg.report import html as h
 from crossreg.report.curves import ALL_GENOMES, learning_curves_png
 from crossreg.report.inputs import History, Summary, TableFile, TrainRun, load_comparison, load_evaluation, load_train_run
+from crossreg.report.traits import denovo_section, denovo_summary, load_denovo, load_sldp, sldp_section, sldp_summary
 
 log = logging.getLogger(__name__)
 
@@ -367,6 +368,8 @@ def render_report(
     train_dirs: Mapping[str, str | os.PathLike] | None = None,
     title: str = "crossreg report",
     extra: Mapping[str, Any] | None = None,
+    sldp: Sequence[str | os.PathLike] = (),
+    denovo: Sequence[str | os.PathLike] = (),
 ) -> dict:
     """Write one self-contained HTML report.
 
@@ -388,6 +391,8 @@ def render_report(
         title: page title.
         extra: free metadata shown under Run details; ``extra["created"]`` (a string, or a
             datetime converted to UTC) replaces the current UTC time, for reproducible pages.
+        sldp: ``crossreg sldp-gather`` folders (section **Trait analyses**).
+        denovo: ``crossreg denovo`` folders (same section; their ``ism/`` plots too).
 
     Returns:
         ``{"out": path, "sections": [top-level section titles], "bytes": size, "images": count}``.
@@ -403,13 +408,18 @@ def render_report(
     train_dirs = dict(train_dirs or {})
     if out.is_dir():
         raise InputError(f"report output {out}: is a folder; give a file name such as {out / 'report.html'}")
-    if not evaluations and not comparisons and not train_dirs:
-        raise InputError("report: nothing to report (give evaluation or comparison folders, or training runs)")
+    sldp = [sldp] if isinstance(sldp, (str, os.PathLike)) else list(sldp)
+    denovo = [denovo] if isinstance(denovo, (str, os.PathLike)) else list(denovo)
+    if not evaluations and not comparisons and not train_dirs and not sldp and not denovo:
+        raise InputError("report: nothing to report (give evaluation, comparison, SLDP or de novo folders, "
+                         "or training runs)")
     created = _created(extra)
 
     evals = [load_evaluation(p) for p in evaluations]
     cmps = [load_comparison(p) for p in comparisons]
     runs = [load_train_run(str(label), path) for label, path in train_dirs.items()]
+    traits_sldp = [load_sldp(p) for p in sldp]
+    traits_denovo = [load_denovo(p) for p in denovo]
     eval_items = list(zip(_labels([e.path for e in evals]), evals))
     cmp_items = list(zip(_labels([c.path for c in cmps]), cmps))
 
@@ -419,6 +429,10 @@ def render_report(
     summary_parts += [_evaluation_summary(label, f"eval-{i + 1}", ev) for i, (label, ev) in enumerate(eval_items)]
     summary_parts += [_comparison_summary(label, f"cmp-{i + 1}", cmp) for i, (label, cmp) in enumerate(cmp_items)]
     summary_parts += [_training_summary(run, f"train-{i + 1}") for i, run in enumerate(runs)]
+    sldp_items = list(zip(_labels([f.path for f in traits_sldp]), traits_sldp))
+    denovo_items = list(zip(_labels([f.path for f in traits_denovo]), traits_denovo))
+    summary_parts += [sldp_summary(label, f"sldp-{i + 1}", f) for i, (label, f) in enumerate(sldp_items)]
+    summary_parts += [denovo_summary(label, f"denovo-{i + 1}", f) for i, (label, f) in enumerate(denovo_items)]
     sections.append(("summary", "Summary", h.section("summary", "Summary", summary_parts)))
 
     subsections: dict[str, list[tuple[str, str]]] = {}
@@ -446,6 +460,13 @@ def render_report(
             images += len(cmp.plots)
         subsections["comparisons"] = [(f"cmp-{i + 1}", _comparison_title(cmp)) for _, cmp in cmp_items]
         sections.append(("comparisons", "Comparisons", h.section("comparisons", "Comparisons", parts)))
+    if sldp_items or denovo_items:
+        parts = [sldp_section(label, f"sldp-{i + 1}", f) for i, (label, f) in enumerate(sldp_items)]
+        parts += [denovo_section(label, f"denovo-{i + 1}", f) for i, (label, f) in enumerate(denovo_items)]
+        images += sum(len(f.plots) for f in (*traits_sldp, *traits_denovo))
+        subsections["traits"] = ([(f"sldp-{i + 1}", f"SLDP: {label}") for i, (label, _) in enumerate(sldp_items)]
+                                 + [(f"denovo-{i + 1}", f"De novo: {label}") for i, (label, _) in enumerate(denovo_items)])
+        sections.append(("traits", "Trait analyses", h.section("traits", "Trait analyses", parts)))
     sections.append(("details", "Run details", _details_section(runs, eval_items, cmp_items, extra)))
 
     from crossreg import __version__
