@@ -13,27 +13,10 @@ from typing import Sequence
 
 import numpy as np
 
-from crossreg.io.atomic import atomic_path
+from crossreg.io.figures import new_figure as _figure
+from crossreg.io.figures import save_png as _save
 
-DPI = 100
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-
-
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
-    return path
 
 
 def track_r_by_assay(path: str | os.PathLike, genomes: Sequence[str], assays: Sequence[str], r: Sequence[float]) -> Path:

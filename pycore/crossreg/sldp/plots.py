@@ -20,28 +20,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crossreg.io.atomic import atomic_path
+from crossreg.io.figures import new_figure as _figure
+from crossreg.io.figures import save_png
 
-DPI = 100
 CMAP = "RdBu_r"
 NAN_COLOUR = "#d9d9d9"
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def _save(fig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
-    return path
+    return save_png(fig, path, tight=False)  # the layouts here are set by hand
 
 
 def _limit(values: np.ndarray) -> float:
