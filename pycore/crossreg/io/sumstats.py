@@ -64,7 +64,8 @@ def _find_columns(path: Path, header: list[str], wanted: tuple[str, ...], where:
     return positions
 
 
-def _to_float(path: Path, line_no: int, name: str, text: str) -> float:
+def finite_number(path: Path, line_no: int, name: str, text: str) -> float:
+    """``text`` as a finite float; else InputError naming the file, line and column ``name``."""
     try:
         value = float(text)
     except ValueError:
@@ -91,8 +92,8 @@ def _read_text(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
             snp.append(f[i_snp])
             a1.append(f[i_a1].upper())
             a2.append(f[i_a2].upper())
-            z.append(_to_float(path, line_no, "Z", f[i_z]))
-            n.append(_to_float(path, line_no, "N", f[i_n]))
+            z.append(finite_number(path, line_no, "Z", f[i_z]))
+            n.append(finite_number(path, line_no, "N", f[i_n]))
             lines.append(line_no)
     frame = pd.DataFrame(
         {

@@ -22,7 +22,6 @@ strand); non-ACGT alleles (indels) are kept as they are. Drops are counted, neve
 from __future__ import annotations
 
 import gzip
-import math
 import os
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import pandas as pd
 
 from crossreg.errors import InputError
 from crossreg.io.atomic import atomic_path
+from crossreg.io.sumstats import finite_number
 
 COMPLEMENT = {"A": "T", "T": "A", "C": "G", "G": "C"}
 PAIR_COLUMNS = ("gene", "snp", "a1", "a2", "z", "n")
@@ -40,16 +40,6 @@ def _open_text(path: Path):
     from crossreg.io.bed import _open_text as open_text
 
     return open_text(path)
-
-
-def _number(path: Path, line_no: int, name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{path}:{line_no}: {name} must be a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise InputError(f"{path}:{line_no}: {name} must be a finite number, got {text!r}")
-    return value
 
 
 def read_eqtl_pairs(path: str | os.PathLike) -> pd.DataFrame:
@@ -100,14 +90,14 @@ def read_eqtl_pairs(path: str | os.PathLike) -> pd.DataFrame:
                 raise InputError(f"{path}:{line_no}: pair gene {gene!r}, SNP {snp!r} already on line {seen[(gene, snp)]}")
             seen[(gene, snp)] = line_no
             if use_z:
-                z = _number(path, line_no, "Z", f[col["Z"]])
+                z = finite_number(path, line_no, "Z", f[col["Z"]])
             else:
-                slope = _number(path, line_no, "slope", f[col["SLOPE"]])
-                se = _number(path, line_no, "slope_se", f[col["SLOPE_SE"]])
+                slope = finite_number(path, line_no, "slope", f[col["SLOPE"]])
+                se = finite_number(path, line_no, "slope_se", f[col["SLOPE_SE"]])
                 if se <= 0:
                     raise InputError(f"{path}:{line_no}: slope_se must be > 0, got {f[col['SLOPE_SE']]!r}")
                 z = slope / se
-            n = _number(path, line_no, "N", f[col["N"]])
+            n = finite_number(path, line_no, "N", f[col["N"]])
             if n <= 0:
                 raise InputError(f"{path}:{line_no}: N must be > 0, got {f[col['N']]!r}")
             rows["gene"].append(gene)
