@@ -2,8 +2,9 @@
 
 The score file (format ``crossreg-variant-scores`` version 1, written by
 ``crossreg score-variants`` / ``crossreg gather-scores``; layout in
-:mod:`crossreg.variants.output`) is read here with h5py alone: this module must not import
-:mod:`crossreg.variants` (whose package imports the scorer) nor anything that loads Keras.
+:mod:`crossreg.variants.output`) is opened with :func:`crossreg.io.scores.open_scores`: this
+module must not import :mod:`crossreg.variants` (whose package imports the scorer) nor
+anything that loads Keras.
 
 Rows are joined on (chrom, pos, ref, alt) against the file's ``chr pos ref_allele
 alt_allele`` (alleles compared in upper case). A table row whose site has no score (the
@@ -26,29 +27,13 @@ import pandas as pd
 
 from crossreg.errors import InputError
 from crossreg.io.denovo import DenovoTable
+from crossreg.io.scores import open_scores
 from crossreg.io.track_select import resolve_tracks
 
 log = logging.getLogger(__name__)
 
-SCORES_FORMAT = "crossreg-variant-scores"  # crossreg.variants.output.SCORES_FORMAT
-SCORES_FORMAT_VERSION = 1
 MAX_MISSING_FRACTION = 0.05
 _BLOCK_ROWS = 16384
-
-
-def _open(path: Path) -> h5py.File:
-    if not path.is_file():
-        raise InputError(f"score file {path}: no such file")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as err:
-        raise InputError(f"score file {path}: cannot open as HDF5 ({err})") from None
-    fmt, version = h5.attrs.get("format"), h5.attrs.get("format_version")
-    if fmt != SCORES_FORMAT or version != SCORES_FORMAT_VERSION:
-        h5.close()
-        raise InputError(f"score file {path}: not a {SCORES_FORMAT} version {SCORES_FORMAT_VERSION} file "
-                         f"(format {fmt!r}, version {version!r}); make one with crossreg score-variants")
-    return h5
 
 
 def _strings(h5: h5py.File, name: str, path: Path) -> list[str]:
@@ -84,7 +69,7 @@ def scores_for_table(table: DenovoTable, h5_path: str | os.PathLike, tracks: Seq
         InputError: not a score file, no such stat or track, or too many rows without a score.
     """
     path = Path(h5_path)
-    with _open(path) as h5:
+    with open_scores(path) as h5:
         if stat not in h5:
             have = [k for k in ("SAD", "logSAD", "L2") if k in h5]
             raise InputError(f"score file {path}: no {stat!r} scores (it has {', '.join(have) or 'none'})")

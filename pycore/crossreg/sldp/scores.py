@@ -28,10 +28,11 @@ def annotations_from_scores(h5_path: str | os.PathLike, tracks: Sequence[str] | 
         track identifier (SAD), one row per scored SNP in file order.
 
     Raises:
-        InputError: not a score file (:func:`crossreg.variants.output.open_scores`), no SAD
+        InputError: not a score file (:func:`crossreg.io.scores.open_scores`), no SAD
             dataset, duplicate track identifiers among those kept, unknown tracks (all named).
     """
-    from crossreg.variants.output import open_scores, read_table
+    from crossreg.io.scores import open_scores
+    from crossreg.variants.output import read_table
 
     with open_scores(h5_path) as h5:
         if "SAD" not in h5:

@@ -268,7 +268,7 @@ def gather_step(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
 
 def _track_labels(scores: str | os.PathLike) -> dict[str, str]:
     """Track identifier -> description from a score HDF5."""
-    from crossreg.variants.output import open_scores
+    from crossreg.io.scores import open_scores
 
     with open_scores(scores) as h5:
         ids = h5["target_ids"].asstr()[:]

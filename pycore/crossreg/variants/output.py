@@ -28,17 +28,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import h5py
 import numpy as np
 
-from crossreg.errors import InputError
+from crossreg.io.scores import SCORES_FORMAT, SCORES_FORMAT_VERSION, open_scores
 
-SCORES_FORMAT = "crossreg-variant-scores"
-SCORES_FORMAT_VERSION = 1
 FLOAT16_MAX = 65504.0
+__all__ = ["FLOAT16_MAX", "SCORES_FORMAT", "SCORES_FORMAT_VERSION", "SNP_FIELDS", "ScoreWriter", "SnpTable",
+           "TSV_DEFAULT_TRACKS", "default_tsv_tracks", "json_attr", "open_scores", "read_table", "rows_per_chunk",
+           "write_tsv"]
 TSV_DEFAULT_TRACKS = 10
 SNP_FIELDS = ("snp", "chr", "pos", "ref_allele", "alt_allele", "flipped")
 _STRING_FIELDS = ("snp", "chr", "ref_allele", "alt_allele")
@@ -164,26 +164,6 @@ def read_table(h5: h5py.File) -> SnpTable:
         *[h5[name].asstr()[:].tolist() for name in ("ref_allele", "alt_allele")],
         h5["flipped"][:].astype(bool).tolist(),
     )
-
-
-def open_scores(path: str | Path) -> h5py.File:
-    """Open a score file for reading, checking its format.
-
-    Raises:
-        InputError: missing, unreadable, or not a ``crossreg-variant-scores`` file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"score file {path}: no such file")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as err:
-        raise InputError(f"score file {path}: cannot open as HDF5 ({err})") from None
-    fmt, version = h5.attrs.get("format"), h5.attrs.get("format_version")
-    if fmt != SCORES_FORMAT or version != SCORES_FORMAT_VERSION:
-        h5.close()
-        raise InputError(f"score file {path}: not a {SCORES_FORMAT} version {SCORES_FORMAT_VERSION} file (format {fmt!r}, version {version!r})")
-    return h5
 
 
 def _tsv_value(v: np.float16) -> str:
