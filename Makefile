@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_variants.py --outdir $(DEMO_OUT)
+	$(PY) benchmarks/bench_sldp.py
+	$(PY) benchmarks/bench_denovo.py
 
 clean:
 	rm -rf build $(DEMO_OUT) $(DEMO_REAL_OUT) pycore/crossreg/*.so csrc/_native.c

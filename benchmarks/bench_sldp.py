@@ -161,13 +161,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reference-venv", default="/tmp/sldp_ref")
     ap.add_argument("--workdir", default=None, help="work folder (default: temporary, removed)")
-    ap.add_argument("--source", default="/work/shared/data/ld_panel_1kg_eur")
+    ap.add_argument("--source", default=None,
+                    help="folder of reference.<chrom>.bed/.bim/.fam (default: the shared 22-chromosome panel when "
+                         "present, else the 4 chromosomes kept in tests/data/sldp_reference/panel)")
     ap.add_argument("--block-snps", type=int, nargs=2, default=(3, 12), metavar=("MIN", "MAX"))
     ap.add_argument("--T", type=int, default=1_000_000)
     ap.add_argument("--jk-blocks", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--json", default=None, help="write the figures here")
     args = ap.parse_args()
+    global CHROMS
+    if args.source is None:
+        shared = Path("/work/shared/data/ld_panel_1kg_eur")
+        if (shared / "reference.22.bed").is_file():
+            args.source = str(shared)
+        else:
+            args.source = str(CASE_DIR / "panel")
+    CHROMS = [c for c in CHROMS if (Path(args.source) / f"reference.{c}.bed").is_file()]
+    if not CHROMS:
+        raise SystemExit(f"--source {args.source}: no reference.<chrom>.bed files")
+    print(f"panel: {args.source}, chromosome(s) {', '.join(CHROMS)}")
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_sldp_"))
     work.mkdir(parents=True, exist_ok=True)
     make_case = load_module(CASE_DIR / "make_case.py", "sldp_make_case")
