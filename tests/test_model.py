@@ -580,3 +580,32 @@ def test_mixed_bfloat16_precision_trains_with_float32_weights_and_outputs():
     assert ref_runner.train_step("human", x, y) == pytest.approx(first, rel=0.02)  # same step in float32
     assert float(keras.ops.convert_to_numpy(poisson_loss(y, pred))) == pytest.approx(
         float(keras.ops.convert_to_numpy(poisson_loss(y, ref_pred))), rel=0.02)
+
+
+POOL_SCRIPT = textwrap.dedent(
+    """
+    import os
+    os.environ["KERAS_BACKEND"] = "jax"
+    import numpy as np, keras, jax, jax.numpy as jnp
+    from crossreg.model.layers import MaxPooling1D
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 64, 5)).astype(np.float32)
+    ours = MaxPooling1D(pool_size=2, padding="same")
+    ref = keras.layers.MaxPooling1D(pool_size=2, padding="same")
+    assert ours._tiles(keras.ops.convert_to_tensor(x)), "the reshape path must apply"
+    np.testing.assert_array_equal(np.asarray(ours(x)), np.asarray(ref(x)))
+    g1 = jax.grad(lambda v: jnp.sum(ours(v) ** 2))(jnp.asarray(x))
+    g2 = jax.grad(lambda v: jnp.sum(ref(v) ** 2))(jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(g1), np.asarray(g2), rtol=1e-6)
+    y = rng.normal(size=(2, 63, 4)).astype(np.float32)
+    assert not ours._tiles(keras.ops.convert_to_tensor(y))  # odd length: Keras' own code
+    np.testing.assert_array_equal(np.asarray(ours(y)), np.asarray(ref(y)))
+    print("pooling ok")
+    """
+)
+
+
+def test_max_pooling_reshape_path_on_jax_equals_keras():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", POOL_SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "pooling ok" in proc.stdout, proc.stderr[-3000:]

@@ -32,7 +32,7 @@ from typing import Any, Callable
 import keras
 from keras import ops
 
-from crossreg.model.layers import BatchNormalization
+from crossreg.model.layers import BatchNormalization, MaxPooling1D
 from crossreg.model.registry import crop_pair, dilation_rates, tower_filters
 
 
@@ -171,7 +171,7 @@ def _conv_unit(
     if residual:
         x = ctx.apply(keras.layers.Add(name=ctx.name("add")), [inputs, x])
     if pool_size > 1:
-        pool_cls = keras.layers.MaxPooling1D if pool_type == "max" else keras.layers.AveragePooling1D
+        pool_cls = MaxPooling1D if pool_type == "max" else keras.layers.AveragePooling1D
         x = ctx.apply(pool_cls(pool_size=pool_size, padding="same", name=ctx.name("pool")), x)
     return x
 
