@@ -24,9 +24,10 @@ from crossreg.cli import build_parser
 ROOT = nc.ROOT
 MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
 STEPS = ("simulate", "split", "windows", "baselines", "shards", "manifest", "train", "match_tracks", "evaluate",
-         "score_variants", "gather_scores", "predict", "report")
+         "score_variants", "gather_scores", "sldp_panel", "sldp_aggregate", "sldp_profiles", "sldp", "sldp_gather",
+         "denovo_vcf", "denovo", "ism", "predict", "report")
 # the steps running the model: label process_gpu (and only they)
-GPU_STEPS = ("train", "evaluate", "score_variants", "predict")
+GPU_STEPS = ("train", "evaluate", "score_variants", "ism", "predict")
 LABELS = ("process_single", "process_low", "process_medium", "process_high", "process_gpu")
 PROFILES = ("test", "gpu", "docker", "singularity", "podman", "awsbatch", "google", "slurm")
 # tasks run `crossreg` through bin/crossreg with this interpreter (the one with crossreg installed)
@@ -301,6 +302,8 @@ MANIFESTS = ["/w/5/shards/manifest.json", "/w/6/shards/manifest.json"]  # human,
 MODEL_PARAMS = str(ROOT / "conf" / "model" / "params_sim_tiny.json")
 VCF, VCF_INDEX = "/data/human/variants.vcf.gz", ["/data/human/variants.vcf.gz.tbi"]
 SCORE_META = {"id": "human", "chunk": 1, "chunks": 4, "vcf_genome": "human"}
+PANEL_FILES = [f"/w/world/human/ld_panel/{c}.{e}" for c in ("chr1", "chr2") for e in ("bed", "bim", "fam")]
+REF_PANEL_FILES = [f"/ref/1000G.EUR.{c}.{e}" for c in ("1", "2") for e in ("bed", "bim", "fam")]
 # representative inputs of every module: each variant renders a script whose crossreg calls must parse
 VARIANTS = {
     "CROSSREG_SIMULATE": [[{"id": "world"}, []], [{"id": "world"}, ["/data/overrides.yaml"]]],
@@ -347,6 +350,32 @@ VARIANTS = {
         [{"id": "report"}, ["/w/evaluate"], ["joint"], ["/w/train"]],
         [{"id": "report"}, ["/w/a/evaluate", "/w/b/evaluate"], [], []],
     ],
+    "CROSSREG_SLDP_PANEL": [
+        [{"id": "panel"}, PANEL_FILES, "", "chr1,chr2", "/w/world/human/ld_blocks.bed", []],
+        [{"id": "panel"}, REF_PANEL_FILES, "1000G.EUR.", "1-2", "/ref/blocks.bed", ["/ref/print_snps.txt"]],
+    ],
+    "CROSSREG_SLDP_AGGREGATE": [[{"id": "Liver"}, "/w/world/human/eqtl/Liver.pairs.tsv.gz"]],
+    "CROSSREG_SLDP_PROFILES": [
+        [{"id": "human"}, "/w/10/panel_cache", "/w/11/scores.h5", PANEL_FILES, "", ["/w/world/human/genes.gtf"]],
+        [{"id": "mouse"}, "/w/10/panel_cache", "/w/12/scores.h5", REF_PANEL_FILES, "1000G.EUR.", []],
+        [{"id": "human"}, "/w/10/panel_cache", "/w/11/scores.h5", [], "", []],  # no background
+    ],
+    "CROSSREG_SLDP": [[{"id": "human", "phenotype": "Liver"}, "/w/10/panel_cache", "/w/13/profiles.npz",
+                       "/w/14/Liver.sumstats.gz"]],
+    "CROSSREG_SLDP_GATHER": [
+        [{"id": "human"}, ["/w/15/Skin.tsv", "/w/16/Liver.tsv"], "/w/11/scores.h5"],
+        [{"id": "human"}, ["/w/16/Liver.tsv"], "/w/11/scores.h5"],
+    ],
+    "CROSSREG_DENOVO_VCF": [[{"id": "human"}, "/w/world/human/denovo.tsv", FASTA, FASTA_INDEX]],
+    "CROSSREG_DENOVO": [
+        [{"id": "human", "genome": "human"}, "/w/world/human/denovo.tsv", "/w/17/scores.h5", FASTA, FASTA_INDEX, []],
+        [{"id": "mouse", "genome": "human"}, "/data/dn.tsv", "/w/18/scores.h5", "/d/h/genome.fa", ["/d/h/genome.fa.fai"],
+         ["/data/groups.tsv"]],
+    ],
+    "CROSSREG_ISM": [
+        [{"id": "human", "genome": "human"}, "/w/train/model_best", FASTA, FASTA_INDEX, "/w/19/top_variants.tsv",
+         MANIFESTS[0]],
+    ],
 }
 PARAM_OVERLAYS = {
     "defaults": {},
@@ -358,7 +387,11 @@ PARAM_OVERLAYS = {
                 "evaluate_rc_average": True, "report_title": "Mouse's & human's \"tracks\" $HOME",
                 "score_heads": "human,mouse", "score_chunks": 3, "score_shifts": "0,-1,1", "score_rc": False,
                 "score_stats": "SAD,logSAD,L2", "score_ref_mismatch": "flip", "score_batch_size": 3,
-                "score_tsv_tracks": "DNASE_liver,2"},
+                "score_tsv_tracks": "DNASE_liver,2",
+                "sldp_background": False, "sldp_flips": 5000, "sldp_seed": 4, "sldp_jk_blocks": 50, "sldp_fdr": 0.2,
+                "denovo_group_rules": "brain=brain, cortex;heart's=heart;  ", "denovo_fdr": 0.25,
+                "denovo_track": "DNASE_liver", "denovo_top": 7, "denovo_ism_top": 2,
+                "sldp_heads": "human,mouse", "denovo_head": "mouse"},
 }
 
 
@@ -478,7 +511,8 @@ def test_variant_scoring_gets_the_options_and_layout_of_crossreg_run(procs, ext_
     steps = {step.name: step for step in plan.steps}
     chunks = values["score_chunks"]
     heads = (values["score_heads"] or "human").split(",")
-    scoring = sorted(name for name in steps if name.startswith(("score-variants:", "gather-scores:")))
+    scoring = sorted(name for name in steps if name.startswith(("score-variants:", "gather-scores:"))
+                     and name.split(":")[1] not in ("sldp", "denovo"))
     assert scoring == sorted([f"score-variants:{h}:{i}" for h in heads for i in range(chunks)] + [f"gather-scores:{h}" for h in heads])
     parser = build_parser()
 
@@ -520,6 +554,196 @@ def test_variant_scoring_gets_the_options_and_layout_of_crossreg_run(procs, ext_
     assert shifted.shifts == "-1,0,1"
 
 
+def _same_options(runner, pipeline, skip=()):
+    """Every option crossreg run gives a step equals the pipeline task's (files compared by name: the pipeline stages them)."""
+    for key, value in vars(runner).items():
+        if key in ("func", *skip):
+            continue
+        if isinstance(value, Path):
+            assert getattr(pipeline, key).name == value.name, key
+        elif isinstance(value, list) and value and isinstance(value[0], Path):
+            assert [v.name for v in getattr(pipeline, key)] == [v.name for v in value], key
+        else:
+            assert getattr(pipeline, key) == value, key
+
+
+def _published(name: str, meta: dict, values: dict) -> str:
+    """Where conf/modules.config publishes a task of process ``name`` (outdir ``results``)."""
+    statements = nc.config_statements(ROOT / "conf" / "modules.config")
+    text = next(st.value for st in statements if st.key == "publishDir" and name in
+                st.scope[-1].removeprefix("withName:").strip("'\"").split("|"))
+    return nc.groovy_eval(f"def p = {text}; p.path.call()", {"params": {**values, "outdir": "results"}, "meta": meta})[0]
+
+
+def _analysis_plan(values: dict, tmp_path: Path):
+    """crossreg run's plan of the simulated world (planned, not written) under ``values``: {step name: step}."""
+    from crossreg.runner import plan_run
+
+    plan = plan_run({**values, "simulate_preset": values["simulate_preset"] or "tiny", "model_params": MODEL_PARAMS},
+                    tmp_path)
+    return plan, {step.name: step for step in plan.steps}
+
+
+def _folder(path: Path, root: Path) -> str:
+    return "results/" + path.relative_to(root).parent.as_posix()
+
+
+@pytest.mark.parametrize("overlay", list(PARAM_OVERLAYS))
+def test_sldp_gets_the_options_and_layout_of_crossreg_run(procs, ext_args, params, test_params, overlay, tmp_path):
+    """sldp-panel, sldp-aggregate (per eQTL tissue of the world), the panel SNPs' scores, sldp-profiles, sldp (per
+    head and phenotype) and sldp-gather get the flags pycore/crossreg/runner/analyses.py gives them for the same
+    params, and the pipeline publishes each where crossreg run writes it."""
+    from crossreg.simulate.eqtl import eqtl_tissues
+    from crossreg.simulate.params import resolve_params
+
+    values = {**params, **(test_params if overlay == "test" else PARAM_OVERLAYS[overlay])}
+    plan, steps = _analysis_plan(values, tmp_path)
+    tissues = [t for t, _ in eqtl_tissues(resolve_params(values["simulate_preset"] or "tiny"))]
+    heads = (values["sldp_heads"] or "human").split(",")
+    chunks = values["score_chunks"]
+    names = sorted(n for n in steps if n.startswith("sldp") or n.split(":")[1:2] == ["sldp"])
+    assert names == sorted(["sldp-panel", *(f"sldp-aggregate:{t}" for t in tissues),
+                            *(f"{step}:{h}" for h in heads for step in ("gather-scores:sldp", "sldp-profiles", "sldp-gather")),
+                            *(f"score-variants:sldp:{h}:{i}" for h in heads for i in range(chunks)),
+                            *(f"sldp:{h}:{t}" for h in heads for t in tissues)])
+    assert set(plan.sldp) == set(heads)
+    parser = build_parser()
+
+    step = steps["sldp-panel"]
+    runner = parser.parse_args(step.argv)
+    panel_files = [str(f) for f in step.inputs if f.suffix in (".bed", ".bim", ".fam") and f.parent.name == "ld_panel"]
+    assert len(panel_files) == 3 * len(runner.chroms.split(","))
+    meta = {"id": "panel"}
+    pipeline = _parsed_call(procs, ext_args, "CROSSREG_SLDP_PANEL", [meta, panel_files, "", runner.chroms, str(runner.blocks), []],
+                            values)
+    _same_options(runner, pipeline, skip=("panel",))
+    assert (pipeline.panel, runner.panel) == ("panel/", f"{tmp_path}/simulate/world/human/ld_panel/")
+    # the cache folder (panel_cache) published into sldp/
+    assert (f"{_published('CROSSREG_SLDP_PANEL', meta, values)}/{pipeline.out}" == f"results/{step.outputs[0].relative_to(tmp_path)}"
+            == "results/sldp/panel_cache")
+
+    for tissue in tissues:
+        step = steps[f"sldp-aggregate:{tissue}"]
+        runner = parser.parse_args(step.argv)
+        pipeline = _parsed_call(procs, ext_args, "CROSSREG_SLDP_AGGREGATE", [{"id": tissue}, str(runner.pairs)], values)
+        _same_options(runner, pipeline)
+        assert runner.pairs.name == f"{tissue}.pairs.tsv.gz"
+        assert _published("CROSSREG_SLDP_AGGREGATE", {"id": tissue}, values) == _folder(runner.out, tmp_path) == "results/sldp/sumstats"
+
+    for head in heads:
+        gather = steps[f"gather-scores:sldp:{head}"]
+        assert {_folder(path, tmp_path) for path in [*gather.inputs, *gather.outputs]} == {f"results/sldp/{head}/scores"}
+        scores = parser.parse_args(steps[f"score-variants:sldp:{head}:0"].argv)
+        assert (scores.head, scores.vcf.name, scores.manifest) == (head, "panel_snps.vcf.gz", plan.manifests[head])
+        assert _published("CROSSREG_GATHER_SCORES", {"id": head, "analysis": "sldp"}, values) == f"results/sldp/{head}/scores"
+
+        step = steps[f"sldp-profiles:{head}"]
+        runner = parser.parse_args(step.argv)
+        background = values["sldp_background"]
+        variant = [{"id": head}, "/w/10/panel_cache", "/w/11/scores.h5", panel_files if background else [], "",
+                   [str(runner.background_gtf)] if background else []]
+        pipeline = _parsed_call(procs, ext_args, "CROSSREG_SLDP_PROFILES", variant, values)
+        _same_options(runner, pipeline, skip=("panel",))
+        assert (pipeline.panel, runner.panel is None) == (("panel/", False) if background else (None, True))
+        assert runner.no_background == (not background) and (runner.background_gtf is None) == (not background)
+        assert _published("CROSSREG_SLDP_PROFILES", {"id": head}, values) == _folder(runner.out, tmp_path) == f"results/sldp/{head}"
+
+        for tissue in tissues:
+            step = steps[f"sldp:{head}:{tissue}"]
+            runner = parser.parse_args(step.argv)
+            meta = {"id": head, "phenotype": tissue}
+            pipeline = _parsed_call(procs, ext_args, "CROSSREG_SLDP", [meta, "/w/10/panel_cache", "/w/13/profiles.npz",
+                                                                       f"/w/14/{tissue}.sumstats.gz"], values)
+            _same_options(runner, pipeline)
+            assert (pipeline.flips, pipeline.seed, pipeline.jk_blocks) == (values["sldp_flips"], values["sldp_seed"],
+                                                                           values["sldp_jk_blocks"])
+            assert [p.name for p in step.outputs] == [f"{tissue}.tsv", f"{tissue}.tsv.json"]
+            assert _published("CROSSREG_SLDP", meta, values) == _folder(runner.out, tmp_path) == f"results/sldp/{head}/phenotypes"
+
+        step = steps[f"sldp-gather:{head}"]
+        runner = parser.parse_args(step.argv)
+        files = [f"/w/{i}/{path.name}" for i, path in enumerate(runner.inputs)]
+        pipeline = _parsed_call(procs, ext_args, "CROSSREG_SLDP_GATHER", [{"id": head}, files, "/w/11/scores.h5"], values)
+        _same_options(runner, pipeline, skip=("out_dir",))
+        # the workflow hands the tables sorted by name, as crossreg run lists them
+        assert [p.name for p in runner.inputs] == sorted(f"{t}.tsv" for t in tissues) and pipeline.fdr == values["sldp_fdr"]
+        assert pipeline.out_dir == Path(".") and runner.out_dir == plan.sldp[head] == tmp_path / "sldp" / head
+        assert _published("CROSSREG_SLDP_GATHER", {"id": head}, values) == f"results/sldp/{head}"
+        assert {p.name for p in step.outputs} <= {"results.tsv", "z.tsv", "z_heatmap.png", "summary.json"}
+
+
+@pytest.mark.parametrize("overlay", list(PARAM_OVERLAYS))
+def test_denovo_gets_the_options_and_layout_of_crossreg_run(procs, ext_args, params, test_params, overlay, tmp_path):
+    """denovo-vcf, the sites' scores, denovo and ism get the flags pycore/crossreg/runner/analyses.py gives them
+    for the same params, and the pipeline publishes each where crossreg run writes it."""
+    values = {**params, **(test_params if overlay == "test" else PARAM_OVERLAYS[overlay])}
+    plan, steps = _analysis_plan(values, tmp_path)
+    head = values["denovo_head"] or "human"
+    chunks = values["score_chunks"]
+    names = sorted(n for n in steps if "denovo" in n)
+    assert names == sorted(["denovo-vcf", f"gather-scores:denovo:{head}", f"denovo:{head}", f"ism-denovo:{head}",
+                            *(f"score-variants:denovo:{head}:{i}" for i in range(chunks))])
+    assert plan.denovo == {head: tmp_path / "denovo" / head}
+    parser = build_parser()
+
+    step = steps["denovo-vcf"]
+    runner = parser.parse_args(step.argv)
+    pipeline = _parsed_call(procs, ext_args, "CROSSREG_DENOVO_VCF", [{"id": "human"}, str(runner.table), FASTA, FASTA_INDEX],
+                            values)
+    _same_options(runner, pipeline, skip=("fasta",))
+    assert runner.fasta.name == pipeline.fasta.name == "genome.fa.gz" and runner.table.name == "denovo.tsv"
+    assert _published("CROSSREG_DENOVO_VCF", {"id": "human"}, values) == _folder(runner.out, tmp_path) == "results/denovo"
+    assert [p.name for p in step.outputs] == ["sites.vcf.gz", "sites.vcf.gz.tbi"]
+
+    scores = parser.parse_args(steps[f"score-variants:denovo:{head}:0"].argv)
+    assert (scores.head, scores.vcf, scores.fasta.parent.name) == (head, runner.out, "human")
+    gather = steps[f"gather-scores:denovo:{head}"]
+    assert {_folder(path, tmp_path) for path in [*gather.inputs, *gather.outputs]} == {f"results/denovo/{head}/scores"}
+    assert _published("CROSSREG_SCORE_VARIANTS", {"id": head, "analysis": "denovo"}, values) == f"results/denovo/{head}/scores"
+
+    step = steps[f"denovo:{head}"]
+    runner = parser.parse_args(step.argv)
+    meta = {"id": head, "genome": "human"}
+    pipeline = _parsed_call(procs, ext_args, "CROSSREG_DENOVO", [meta, str(runner.table), "/w/17/scores.h5", FASTA, FASTA_INDEX, []],
+                            values)
+    _same_options(runner, pipeline, skip=("outdir", "threads"))
+    assert pipeline.outdir == Path(".") and runner.outdir == plan.denovo[head]
+    assert (pipeline.fdr, pipeline.top_n, pipeline.chosen_track) == (values["denovo_fdr"], values["denovo_top"],
+                                                                     values["denovo_track"])
+    rules = {"options": ["brain=brain,cortex", "heart's=heart"]}.get(overlay, [])
+    assert runner.group_rule == pipeline.group_rule == rules
+    assert _published("CROSSREG_DENOVO", meta, values) == f"results/denovo/{head}"
+    assert {_folder(p, tmp_path) for p in step.outputs} == {f"results/denovo/{head}"}
+
+    step = steps[f"ism-denovo:{head}"]
+    runner = parser.parse_args(step.argv)
+    pipeline = _parsed_call(procs, ext_args, "CROSSREG_ISM", [meta, "/w/model", FASTA, FASTA_INDEX, "/w/19/top_variants.tsv",
+                                                              MANIFESTS[0]], values)
+    _same_options(runner, pipeline, skip=("model_dir", "out_dir"))
+    assert (runner.top, runner.batch_size, runner.no_rc) == (values["denovo_ism_top"], values["score_batch_size"],
+                                                             not values["score_rc"])
+    assert runner.regions_table == plan.denovo[head] / "top_variants.tsv" and runner.manifest == plan.manifests[head]
+    assert pipeline.out_dir == Path(".") and runner.out_dir == plan.denovo[head] / "ism"
+    assert _published("CROSSREG_ISM", meta, values) == f"results/denovo/{head}/ism"
+
+
+def test_the_chromosome_lists_are_read_as_crossreg_sldp_panel_reads_them():
+    """main.nf's sldpChroms expands --sldp_chroms as crossreg.sldp.steps.parse_chroms does, and the simulated
+    world's ld_panel/<chrom>.bim are listed in natural order (utils_crossreg's naturalOrder), the order of the
+    chromosomes crossreg run gives sldp-panel."""
+    from crossreg.sldp.steps import parse_chroms
+
+    functions = _NEXTFLOW_STANDINS + _groovy_functions(ROOT / "main.nf", "sldpChroms") + "\n" + _groovy_functions(
+        ROOT / "subworkflows" / "local" / "utils_crossreg" / "main.nf", "naturalOrder")
+    for text in ("1-22", "chr1-chr3", "1,2,X", "chr2,chr1-chr3", "chr1-3", " 4 , 5-6 "):
+        assert nc.groovy_eval(functions + f"\nsldpChroms('{text}')")[0] == parse_chroms(text), text
+    with pytest.raises(RuntimeError, match="sldp_chroms: cannot read the range 'chr3-chr1'"):
+        nc.groovy_eval(functions + "\nsldpChroms('chr3-chr1')")
+    names = ["chr10", "chr2", "chrX", "chr1", "chr1_random"]
+    ordered = nc.groovy_eval(functions + f"\n{names!r}.toSorted {{ a, b -> naturalOrder(a as String, b as String) }}")[0]
+    assert ordered == ["chr1", "chr2", "chr10", "chr1_random", "chrX"]
+
+
 def _groovy_functions(path: Path, *names: str) -> str:
     """Source text of top-level `def name(...) { ... }` functions of a .nf file."""
     text = path.read_text()
@@ -541,7 +765,7 @@ def test_variants_and_heads_are_chosen_and_checked_as_crossreg_run_does(tmp_path
     from crossreg.errors import InputError
     from crossreg.runner import load_run_params, plan_run
 
-    functions = (_NEXTFLOW_STANDINS + _groovy_functions(ROOT / "main.nf", "variantsGenome", "worldVariants")
+    functions = (_NEXTFLOW_STANDINS + _groovy_functions(ROOT / "main.nf", "variantsGenome", "worldVariants", "analysisGenome")
                  + "\n" + _groovy_functions(ROOT / "workflows" / "crossreg.nf", "scoreHead", "scoreHeads"))
 
     def groovy(call: str):
@@ -558,8 +782,16 @@ def test_variants_and_heads_are_chosen_and_checked_as_crossreg_run_does(tmp_path
          "variants_vcf /v.vcf.gz: say which genome it is on with"),
         (f"variantsGenome('', 'rat', {both})", {"variants_genome": "rat"},
          "variants_genome: 'rat' is not a genome of this run (human, mouse)"),
-        (f"scoreHeads('human', ['human', 'rat'], [['human', '/m/h.json', []], ['mouse', '/m/m.json', []]])",
+        ("scoreHeads('human', ['human', 'rat'], [['human', '/m/h.json', []], ['mouse', '/m/m.json', []]], 'score_heads')",
          {"score_heads": "human,rat"}, "score_heads: 'rat' is not a genome of this run (human, mouse)"),
+        ("scoreHeads('human', ['rat'], [['human', '/m/h.json', []], ['mouse', '/m/m.json', []]], 'sldp_heads')",
+         {"sldp_heads": "rat"}, "sldp_heads: 'rat' is not a genome of this run (human, mouse)"),
+        ("scoreHeads('human', ['rat'], [['human', '/m/h.json', []], ['mouse', '/m/m.json', []]], 'denovo_head')",
+         {"denovo_head": "rat"}, "denovo_head: 'rat' is not a genome of this run (human, mouse)"),
+        (f"analysisGenome('denovo_table /t.tsv', 'denovo_genome', 'rat', {both})", {"denovo_genome": "rat"},
+         "denovo_genome: 'rat' is not a genome of this run (human, mouse)"),
+        (f"analysisGenome('sldp_snps_vcf /s.vcf.gz', 'sldp_genome', 'rat', {both})", {"sldp_genome": "rat"},
+         "sldp_genome: 'rat' is not a genome of this run (human, mouse)"),
     ):
         with pytest.raises(RuntimeError, match=re.escape(message)):
             groovy(call)
@@ -567,8 +799,14 @@ def test_variants_and_heads_are_chosen_and_checked_as_crossreg_run_does(tmp_path
             plan_run({**values, **runner_values}, tmp_path)
     # the heads and their genomes' manifests: those asked for, else the VCF genome's
     records = "[['human', '/m/h.json', ['/s/h.h5']], ['mouse', '/m/m.json', ['/s/m.h5']]]"
-    assert groovy(f"scoreHeads('human', [], {records})") == [["human", "/m/h.json"]]
-    assert groovy(f"scoreHeads('human', ['mouse', 'human'], {records})") == [["mouse", "/m/m.json"], ["human", "/m/h.json"]]
+    assert groovy(f"scoreHeads('human', [], {records}, 'score_heads')") == [["human", "/m/h.json"]]
+    assert groovy(f"scoreHeads('human', ['mouse', 'human'], {records}, 'score_heads')") == [
+        ["mouse", "/m/m.json"], ["human", "/m/h.json"]]
+    # the genome of the panel SNPs / de novo table: the one asked for (or the world's), else the only genome
+    assert groovy("analysisGenome('denovo_table /t.tsv', 'denovo_genome', '', ['mouse'])") == "mouse"
+    assert groovy(f"analysisGenome('denovo_table /t.tsv', 'denovo_genome', 'human', {both})") == "human"
+    with pytest.raises(RuntimeError, match=re.escape("denovo_table /t.tsv: say which genome it is on with --denovo_genome")):
+        groovy(f"analysisGenome('denovo_table /t.tsv', 'denovo_genome', '', {both})")
     # the simulated world's VCF of the genome, or none with a warning (the stub world has no VCF)
     world = "[['human', '/w/human/variants.vcf.gz', ['/w/human/variants.vcf.gz.tbi']]]"
     assert groovy(f"worldVariants('human', {world})") == [["human", "/w/human/variants.vcf.gz", ["/w/human/variants.vcf.gz.tbi"]]]
@@ -736,11 +974,22 @@ def test_publish_dirs_follow_the_layout(procs, params):
                 # crossreg run's variants/<head>/: the chunks and the gathered scores
                 "CROSSREG_SCORE_VARIANTS": "results/variants/human", "CROSSREG_GATHER_SCORES": "results/variants/human",
                 # run folders published whole (train/, evaluate/): into outdir under their own name
-                "CROSSREG_TRAIN": "results", "CROSSREG_EVALUATE": "results"}
+                "CROSSREG_TRAIN": "results", "CROSSREG_EVALUATE": "results",
+                # crossreg run's sldp/ and denovo/ (pycore/crossreg/runner/analyses.py)
+                "CROSSREG_SLDP_PANEL": "results/sldp", "CROSSREG_SLDP_AGGREGATE": "results/sldp/sumstats",
+                "CROSSREG_SLDP_PROFILES": "results/sldp/human", "CROSSREG_SLDP": "results/sldp/human/phenotypes",
+                "CROSSREG_SLDP_GATHER": "results/sldp/human", "CROSSREG_DENOVO_VCF": "results/denovo",
+                "CROSSREG_DENOVO": "results/denovo/human", "CROSSREG_ISM": "results/denovo/human/ism"}
     for name in procs:
         code = f"def p = {by_name.get(name, default)}; p.path.call()"
         variables = {"params": params, "meta": GENOME, "task": {"process": f"CROSSREG:{name}"}}
         assert nc.groovy_eval(code, variables)[0] == expected[name], name
+    # the panel SNPs' and the de novo sites' scores (meta.analysis) in <analysis>/<head>/scores/
+    for name in ("CROSSREG_SCORE_VARIANTS", "CROSSREG_GATHER_SCORES"):
+        for analysis in ("sldp", "denovo"):
+            code = f"def p = {by_name[name]}; p.path.call()"
+            variables = {"params": params, "meta": {**GENOME, "analysis": analysis}, "task": {"process": name}}
+            assert nc.groovy_eval(code, variables)[0] == f"results/{analysis}/human/scores", (name, analysis)
     for name in ("CROSSREG_SHARDS", "CROSSREG_MANIFEST", "CROSSREG_SPLIT"):
         code = f"def p = {by_name[name]}; p.saveAs.call('{name.lower()}/dir/file.h5')"
         assert nc.groovy_eval(code, {"params": params, "meta": GENOME})[0] == "file.h5"
@@ -832,23 +1081,36 @@ def test_module_scripts_run_the_chain_on_the_tiny_world(tiny_chain):
         assert all(manifest["splits"][s]["windows"] > 0 for s in ("train", "valid", "test"))
 
 
+@pytest.fixture(scope="module")
+def tiny_trained(tiny_chain, procs, ext_args, tmp_path_factory) -> dict:
+    """match-tracks and train (joint, one short epoch) on both genomes of tiny_chain: the modules' real scripts."""
+    values = {**tiny_chain["values"], "train_epochs": 1, "train_steps_per_epoch": 2}
+    run = _Tasks(procs, ext_args, values, tmp_path_factory.mktemp("trained"))
+    names = ["human", "mouse"]
+    manifests = [tiny_chain["manifests"][g] for g in names]
+    files = [f for g in names for f in tiny_chain["shard_files"][g]]
+    matches = run("CROSSREG_MATCH_TRACKS", [{"id": "track_matches"}, names, manifests])["matches"][1]
+    trained = run("CROSSREG_TRAIN", [{"id": "joint"}, str(ROOT / values["model_params"]), names, manifests, files])
+    return {"values": values, "matches": matches, "trained": trained}
+
+
 @pytest.mark.slow
-def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, procs, ext_args, tmp_path):
+def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, tiny_trained, procs, ext_args, tmp_path):
     """match-tracks -> train (joint, one short epoch) -> evaluate (with the world's TSSs and the
     matches) -> report on both genomes of the tiny world, and score-variants (the world's human
     VCF, human head, score_chunks chunks) -> gather-scores with the trained model: the modules'
     real scripts, each genome's manifest and shards staged as Nextflow stages them and linked
     into shards/<genome>/."""
-    values = {**tiny_chain["values"], "train_epochs": 1, "train_steps_per_epoch": 2}
+    values = tiny_trained["values"]
     run = _Tasks(procs, ext_args, values, tmp_path)
     names = ["human", "mouse"]
     manifests = [tiny_chain["manifests"][g] for g in names]
     files = [f for g in names for f in tiny_chain["shard_files"][g]]
 
-    matches = run("CROSSREG_MATCH_TRACKS", [{"id": "track_matches"}, names, manifests])["matches"][1]
+    matches = tiny_trained["matches"]
     assert len(Path(matches).read_text().splitlines()) > 1
 
-    trained = run("CROSSREG_TRAIN", [{"id": "joint"}, str(ROOT / values["model_params"]), names, manifests, files])
+    trained = tiny_trained["trained"]
     run_dir, model = Path(trained["run"][1]), Path(trained["model"][1])
     assert model == run_dir / "model_best" and (model / "params.json").is_file() and (run_dir / "params.json").is_file()
     history = Path(trained["history"][1]).read_text().splitlines()
@@ -891,3 +1153,74 @@ def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, 
         assert list(h5["target_ids"].asstr()[:]) == [str(t["identifier"]) for t in manifest["targets"]]
     table = tsv.read_text().splitlines()
     assert table[0].startswith("snp\tchr\tpos\tref\talt\tflipped\tSAD_") and len(table) == 1 + snps
+
+
+@pytest.mark.slow
+def test_module_scripts_run_sldp_and_denovo_on_the_tiny_world(tiny_chain, tiny_trained, procs, ext_args, tmp_path):
+    """The SLDP chain (sldp-panel on the world's human LD panel, sldp-aggregate of two eQTL tissues, the panel
+    SNPs scored and gathered, sldp-profiles with the panel and genes.gtf background, sldp per tissue, sldp-gather)
+    and the de novo chain (denovo-vcf, the sites scored and gathered, denovo, ism of the top case variant) with
+    the trained model: the modules' real scripts, inputs staged as Nextflow stages them, ext.args of
+    conf/modules.config (few sign flips, one chunk, one ISM region: the plumbing, not the statistics)."""
+    values = {**tiny_trained["values"], "sldp_flips": 1000, "denovo_ism_top": 1}
+    run = _Tasks(procs, ext_args, values, tmp_path)
+    human = tiny_chain["world"] / "human"
+    model = tiny_trained["trained"]["model"][1]
+    manifest = tiny_chain["manifests"]["human"]
+    fasta, fasta_index = str(human / "genome.fa.gz"), [str(human / "genome.fa.gz.fai"), str(human / "genome.fa.gz.gzi")]
+    tracks = [str(t["identifier"]) for t in json.loads(Path(manifest).read_text())["targets"]]
+
+    def scores(vcf: str, vcf_index: list, analysis: str) -> str:
+        meta = {"id": "human", "chunk": 0, "chunks": 1, "vcf_genome": "human", "analysis": analysis}
+        chunk = run("CROSSREG_SCORE_VARIANTS", [meta, model, fasta, fasta_index, vcf, vcf_index, manifest])["scores"][1]
+        gathered = run("CROSSREG_GATHER_SCORES", [{"id": "human", "vcf_genome": "human", "analysis": analysis}, [chunk]])
+        return gathered["scores"][1]
+
+    # SLDP: the world's panel (its chromosomes in natural order, as the workflow lists them)
+    chroms = sorted((p.stem for p in (human / "ld_panel").glob("*.bim")), key=lambda c: int(c.removeprefix("chr")))
+    panel = [str(human / "ld_panel" / f"{c}.{e}") for c in chroms for e in ("bed", "bim", "fam")]
+    cache = run("CROSSREG_SLDP_PANEL", [{"id": "panel"}, panel, "", ",".join(chroms), str(human / "ld_blocks.bed"), []])
+    cache = cache["cache"][1]
+    assert json.loads((Path(cache) / "index.json").read_text())["format"] == "crossreg-sldp-panel"
+    tissues = sorted(p.name.removesuffix(".pairs.tsv.gz") for p in (human / "eqtl").glob("*.pairs.tsv.gz"))[:2]
+    sumstats = {t: run("CROSSREG_SLDP_AGGREGATE", [{"id": t}, str(human / "eqtl" / f"{t}.pairs.tsv.gz")])["sumstats"][1]
+                for t in tissues}
+    assert all(Path(f).name == f"{t}.sumstats.gz" for t, f in sumstats.items())
+    panel_scores = scores(str(human / "panel_snps.vcf.gz"), [str(human / "panel_snps.vcf.gz.tbi")], "sldp")
+    profiles = run("CROSSREG_SLDP_PROFILES", [{"id": "human"}, cache, panel_scores, panel, "", [str(human / "genes.gtf")]])
+    profiles = profiles["profiles"][1]
+    tables = []
+    for tissue, table in sumstats.items():
+        out = run("CROSSREG_SLDP", [{"id": "human", "phenotype": tissue}, cache, profiles, table])
+        rows = Path(out["results"][1]).read_text().splitlines()
+        assert len(rows) == 1 + len(tracks) and all(row.startswith(f"{tissue}\t") for row in rows[1:])
+        settings = json.loads(Path(out["json"][1]).read_text())["settings"]
+        assert (settings["T"], settings["seed"], settings["jk_blocks"]) == (values["sldp_flips"], values["sldp_seed"],
+                                                                          values["sldp_jk_blocks"])
+        assert "coding" in settings["background"] and settings["chroms"] == chroms
+        tables.append(out["results"][1])
+    gathered = run("CROSSREG_SLDP_GATHER", [{"id": "human"}, tables[::-1], panel_scores])
+    summary = json.loads(Path(gathered["summary"][1]).read_text())
+    assert summary["phenotypes"] == tissues and summary["tracks"] == len(tracks) and summary["fdr"] == values["sldp_fdr"]
+    assert summary["tests"] == len(tracks) * len(tissues)
+    assert len(Path(gathered["results"][1]).read_text().splitlines()) == 1 + summary["tests"]
+    assert {Path(p).name for p in gathered["plots"][1]} == {"z_heatmap.png", "z_clusters.png"}
+
+    # de novo: the world's table, its sites scored with the human head
+    table = str(human / "denovo.tsv")
+    _, vcf, tbi = run("CROSSREG_DENOVO_VCF", [{"id": "human"}, table, fasta, fasta_index])["vcf"]
+    assert (Path(vcf).name, Path(tbi).name) == ("sites.vcf.gz", "sites.vcf.gz.tbi")
+    site_scores = scores(vcf, [tbi], "denovo")
+    meta = {"id": "human", "genome": "human"}
+    denovo = run("CROSSREG_DENOVO", [meta, table, site_scores, fasta, fasta_index, []])
+    summary = json.loads(Path(denovo["summary"][1]).read_text())
+    assert summary["format"] == "crossreg-denovo" and summary["settings"]["fdr"] == values["denovo_fdr"]
+    assert [Path(p).name for p in denovo["tables"][1:]] == ["tracks.tsv", "groups.tsv", "pca.tsv", "families.tsv",
+                                                            "exclusions.tsv"]
+    assert len(Path(denovo["tables"][1]).read_text().splitlines()) == 1 + len(tracks)
+    top = Path(denovo["top_variants"][1]).read_text().splitlines()
+    assert "ism_region" in top[0].split("\t") and len(top) > 1
+    ism = run("CROSSREG_ISM", [meta, model, fasta, fasta_index, denovo["top_variants"][1], manifest])
+    index = Path(ism["index"][1]).read_text().splitlines()
+    assert len(index) == 2 and index[1].split("\t")[-2:] == ["ism_1.h5", "ism_1.png"]
+    assert [Path(f).name for f in ism["ism"][1]] == ["ism_1.h5"] and [Path(f).name for f in ism["plots"][1]] == ["ism_1.png"]

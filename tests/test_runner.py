@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from crossreg.errors import InputError
 from crossreg.runner import RUN_PARAMS, load_run_params, plan_run, run_pipeline
 from crossreg.runner.inputs import read_samplesheet
 from crossreg.runner.state import fingerprint, is_up_to_date, write_record
+from crossreg.simulate.eqtl import eqtl_tissues
+from crossreg.simulate.params import resolve_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,10 +87,20 @@ def test_plan_mirrors_the_pipeline_and_needs_a_model(tmp_path):
     values = load_run_params(ROOT / "conf" / "test.yaml", {"model_params": str(ROOT / "conf/model/params_sim_tiny.json")})
     plan = plan_run(values, tmp_path)
     names = [s.name for s in plan.steps]
+    tissues = [t for t, _ in eqtl_tissues(resolve_params("tiny"))]
     assert names == ["simulate", "split", "windows:human", "windows:mouse", "baselines:human", "baselines:mouse",
                      "shards:human:0", "shards:human:1", "manifest:human", "shards:mouse:0", "shards:mouse:1",
                      "manifest:mouse", "train", "match-tracks", "evaluate", "score-variants:human:0",
-                     "score-variants:human:1", "gather-scores:human", "report"]
+                     "score-variants:human:1", "gather-scores:human",
+                     # SLDP of the world's human panel and eQTL tissues, with the human head
+                     "sldp-panel", *(f"sldp-aggregate:{t}" for t in tissues), "score-variants:sldp:human:0",
+                     "score-variants:sldp:human:1", "gather-scores:sldp:human", "sldp-profiles:human",
+                     *(f"sldp:human:{t}" for t in tissues), "sldp-gather:human",
+                     # the world's human de novo variants, with the human head
+                     "denovo-vcf", "score-variants:denovo:human:0", "score-variants:denovo:human:1",
+                     "gather-scores:denovo:human", "denovo:human", "ism-denovo:human",
+                     "report"]
+    assert plan.sldp == {"human": tmp_path / "sldp" / "human"} and plan.denovo == {"human": tmp_path / "denovo" / "human"}
     train = next(s for s in plan.steps if s.name == "train")
     assert train.argv[train.argv.index("--epochs") + 1] == "12"
     # every command line is one the crossreg parser accepts
@@ -150,6 +163,15 @@ def test_tiny_world_end_to_end_learns_and_reports(tiny_run):
                    "shards/human/manifest.json", "train/model_best/model.weights.h5", "train/history.csv",
                    "evaluate_inputs/track_matches.tsv", "evaluate/tracks.tsv", "pipeline_info/logs/train.log"):
         assert (out / layout).is_file(), layout
+    # every planned output is there (the world's population files were where the plan expected them)
+    missing = [str(path) for step in result.plan.steps for path in step.outputs if not path.exists()]
+    assert not missing, missing
+    # the SLDP gather summary and the de novo summary exist and parse
+    tissues = [t for t, _ in eqtl_tissues(resolve_params("tiny"))]
+    sldp = json.loads((result.plan.sldp["human"] / "summary.json").read_text())
+    assert sldp["format"] == "crossreg-sldp" and sldp["phenotypes"] == sorted(tissues) and sldp["tests"] > 0
+    denovo = json.loads((result.plan.denovo["human"] / "summary.json").read_text())
+    assert denovo["format"] == "crossreg-denovo" and (result.plan.denovo["human"] / "ism" / "index.tsv").is_file()
 
 
 def test_second_run_skips_everything_and_a_changed_option_reruns_downstream(tiny_run, capsys):
@@ -200,3 +222,172 @@ def test_negative_first_shift_reaches_score_variants(tmp_path):
                                                            "model_params": str(ROOT / "conf/model/params_sim_tiny.json")})
     step = next(s for s in plan_run(values, tmp_path).steps if s.name == "score-variants:human:0")
     assert build_parser().parse_args(step.argv).shifts == "-1,0,1"
+
+
+# ---------------------------------------------------------------- SLDP and de novo steps
+TINY_MODEL = {"model_params": str(ROOT / "conf/model/params_sim_tiny.json")}
+
+
+def _plan(tmp_path, **overrides):
+    return plan_run(load_run_params(ROOT / "conf" / "test.yaml", {**TINY_MODEL, **overrides}), tmp_path / "out")
+
+
+def _touch(path: Path, text: str = "x\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_every_step_reads_what_exists_or_what_an_earlier_step_writes(tmp_path):
+    """The plan's wiring: each input of each step exists, or is, holds or lies inside an output of an earlier
+    step; every step's command line is one crossreg accepts; no output is written by two steps."""
+    from crossreg.cli import build_parser
+
+    plan = _plan(tmp_path, score_heads="human,mouse", sldp_heads="human,mouse", denovo_head="mouse")
+    written: list[Path] = []
+    for step in plan.steps:
+        build_parser().parse_args(step.argv)
+        for path in step.inputs:
+            # a file written earlier, inside a folder written earlier, or a folder earlier steps write into
+            assert path.exists() or any(path == out or out in path.parents or path in out.parents for out in written), (
+                step.name, path)
+        assert not set(step.outputs) & set(written), step.name
+        written += step.outputs
+    names = [s.name for s in plan.steps]
+    assert {"sldp-gather:human", "sldp-gather:mouse", "denovo:mouse", "ism-denovo:mouse"} <= set(names)
+    assert "denovo:human" not in names
+
+
+def test_the_analyses_follow_their_params(tmp_path):
+    from crossreg.cli import build_parser
+
+    parser = build_parser()
+    steps = {s.name: s for s in _plan(tmp_path).steps}
+    profiles = parser.parse_args(steps["sldp-profiles:human"].argv)
+    assert profiles.background_gtf.name == "genes.gtf" and profiles.panel.endswith("ld_panel/") and not profiles.no_background
+    regression = parser.parse_args(steps["sldp:human:Liver"].argv)
+    assert (regression.flips, regression.seed, regression.jk_blocks, regression.phenotype) == (1_000_000, 0, 300, "Liver")
+    panel = parser.parse_args(steps["sldp-panel"].argv)
+    assert panel.chroms == "chr1,chr2,chr3" and panel.print_snps is None
+
+    steps = {s.name: s for s in _plan(tmp_path, sldp_background=False, sldp_flips=10, sldp_seed=5, sldp_fdr=0.2,
+                                      denovo_group_rules="brain=brain, cortex ; heart=heart", denovo_track="CAGE_brain",
+                                      denovo_top=4, denovo_ism_top=2, denovo_fdr=0.3, score_rc=False).steps}
+    profiles = parser.parse_args(steps["sldp-profiles:human"].argv)
+    assert profiles.no_background and profiles.panel is None and profiles.background_gtf is None
+    assert (parser.parse_args(steps["sldp:human:Skin"].argv).flips, parser.parse_args(steps["sldp:human:Skin"].argv).seed) == (10, 5)
+    assert parser.parse_args(steps["sldp-gather:human"].argv).fdr == 0.2
+    denovo = parser.parse_args(steps["denovo:human"].argv)
+    assert denovo.group_rule == ["brain=brain,cortex", "heart=heart"]
+    assert (denovo.chosen_track, denovo.top_n, denovo.fdr) == ("CAGE_brain", 4, 0.3)
+    ism = parser.parse_args(steps["ism-denovo:human"].argv)
+    assert (ism.top, ism.no_rc, ism.regions_table.name) == (2, True, "top_variants.tsv")
+
+    for overrides, gone in (({"run_sldp": False}, "sldp"), ({"run_denovo": False}, "denovo"), ({"denovo_ism_top": 0}, "ism")):
+        names = [s.name for s in _plan(tmp_path, **overrides).steps]
+        assert not [n for n in names if gone in n], overrides
+        assert [n for n in names if gone not in n and ("sldp" in n or "denovo" in n)], overrides  # the other analysis stays
+
+
+def test_sheets_and_a_panel_of_ones_own(tmp_path):
+    """A panel, blocks, SNP VCF and phenotype sheets of one's own: eQTL phenotypes are aggregated, summary
+    statistics used as they are, every phenotype regressed and gathered (sorted)."""
+    from crossreg.cli import build_parser
+
+    ref = tmp_path / "ref"
+    for chrom in ("1", "2"):
+        for ext in ("bed", "bim", "fam"):
+            _touch(ref / f"EUR.{chrom}.{ext}")
+    blocks, vcf, gtf = _touch(ref / "blocks.bed"), _touch(ref / "snps.vcf.gz"), _touch(ref / "genes.gtf")
+    pairs, stats = _touch(ref / "Liver.pairs.tsv.gz"), _touch(ref / "height.sumstats.gz")
+    eqtl = _touch(tmp_path / "eqtl.csv", f"phenotype,pairs\nLiver,{pairs}\n")
+    sumstats = _touch(tmp_path / "sumstats.csv", f"phenotype,sumstats\nheight,{stats}\n")
+    plan = _plan(tmp_path, sldp_panel=f"{ref}/EUR.", sldp_chroms="1-2", sldp_blocks=str(blocks), sldp_snps_vcf=str(vcf),
+                 sldp_eqtl=str(eqtl), sldp_sumstats=str(sumstats), sldp_gtf=str(gtf), sldp_heads="mouse",
+                 sldp_print_snps=str(blocks))
+    steps = {s.name: s for s in plan.steps}
+    parser = build_parser()
+    panel = parser.parse_args(steps["sldp-panel"].argv)
+    assert (panel.panel, panel.chroms, panel.blocks, panel.print_snps) == (f"{ref}/EUR.", "1-2", blocks, blocks)
+    assert set(steps["sldp-panel"].inputs) >= {ref / "EUR.2.fam", blocks}
+    assert [n for n in steps if n.startswith("sldp-aggregate:")] == ["sldp-aggregate:Liver"]
+    assert parser.parse_args(steps["score-variants:sldp:mouse:0"].argv).vcf == vcf
+    assert parser.parse_args(steps["sldp:mouse:height"].argv).sumstats == stats
+    assert parser.parse_args(steps["sldp:mouse:Liver"].argv).sumstats == tmp_path / "out" / "sldp" / "sumstats" / "Liver.sumstats.gz"
+    gather = parser.parse_args(steps["sldp-gather:mouse"].argv)
+    assert [p.name for p in gather.inputs] == ["Liver.tsv", "height.tsv"]
+    assert parser.parse_args(steps["sldp-profiles:mouse"].argv).background_gtf == gtf
+    assert plan.sldp == {"mouse": tmp_path / "out" / "sldp" / "mouse"}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"sldp_heads": "human,rat"}, "sldp_heads: 'rat' is not a genome of this run (human, mouse)"),
+    ({"denovo_head": "rat"}, "denovo_head: 'rat' is not a genome of this run (human, mouse)"),
+    ({"denovo_head": "human,mouse"}, "denovo_head: one head"),
+    ({"sldp_genome": "rat"}, "sldp_genome: 'rat' is not a genome of this run (human, mouse)"),
+    ({"denovo_genome": "rat"}, "denovo_genome: 'rat' is not a genome of this run (human, mouse)"),
+    ({"sldp_chroms": "chr3-chr1"}, "sldp_chroms: chromosomes: cannot read the range 'chr3-chr1'"),
+    ({"sldp_panel": "{tmp}/ref/EUR."}, "sldp_panel is set: give 'sldp_chroms'"),
+    ({"sldp_panel": "{tmp}/ref/EUR.", "sldp_chroms": "1-3"}, "sldp_panel: {tmp}/ref/EUR.3.bed does not exist"),
+    ({"sldp_blocks": "{tmp}/nothing.bed"}, "sldp_blocks: {tmp}/nothing.bed does not exist"),
+    ({"denovo_table": "{tmp}/nothing.tsv"}, "denovo_table: {tmp}/nothing.tsv does not exist"),
+    ({"denovo_group_rules": "brain=brain;heart"}, "denovo_group_rules: rule 'heart': expected GROUP=KEYWORD1,KEYWORD2"),
+    ({"denovo_ism_top": -1}, "denovo_ism_top must be 0 (no ISM) or more, got -1"),
+    ({"sldp_eqtl": "{tmp}/no_pairs.csv"}, "sldp_eqtl: {tmp}/no_pairs.csv: line 1: missing column(s) pairs; expected phenotype,pairs"),
+    ({"sldp_eqtl": "{tmp}/missing_file.csv"}, "sldp_eqtl: {tmp}/missing_file.csv: line 3: column 'pairs': file {tmp}/gone.tsv.gz does not exist"),
+    ({"sldp_sumstats": "{tmp}/twice.csv"}, "sldp_sumstats: {tmp}/twice.csv: line 3: phenotype 'Liver' is already listed on line 2"),
+    ({"sldp_sumstats": "{tmp}/spaced.csv"}, "sldp_sumstats: {tmp}/spaced.csv: line 2: phenotype 'red cells': use letters"),
+    ({"sldp_eqtl": "{tmp}/pairs_ok.csv", "sldp_sumstats": "{tmp}/sumstats_ok.csv"},
+     "sldp_eqtl and sldp_sumstats both list phenotype 'Liver'"),
+    ({"sldp_eqtl": "{tmp}/nowhere.csv"}, "sldp_eqtl: {tmp}/nowhere.csv: cannot read"),
+])
+def test_bad_analysis_params_name_the_param_and_line(tmp_path, overrides, message):
+    for chrom in ("1", "2"):
+        for ext in ("bed", "bim", "fam"):
+            _touch(tmp_path / "ref" / f"EUR.{chrom}.{ext}")
+    data = _touch(tmp_path / "data.tsv.gz")
+    _touch(tmp_path / "no_pairs.csv", f"phenotype,sumstats\nLiver,{data}\n")
+    _touch(tmp_path / "missing_file.csv", f"phenotype,pairs\nLiver,{data}\nSkin,{tmp_path}/gone.tsv.gz\n")
+    _touch(tmp_path / "twice.csv", f"phenotype,sumstats\nLiver,{data}\nLiver,{data}\n")
+    _touch(tmp_path / "spaced.csv", f"phenotype,sumstats\nred cells,{data}\n")
+    _touch(tmp_path / "pairs_ok.csv", f"phenotype,pairs\nLiver,{data}\n")
+    _touch(tmp_path / "sumstats_ok.csv", f"phenotype,sumstats\nLiver,{data}\n")
+    overrides = {k: v.format(tmp=tmp_path) if isinstance(v, str) else v for k, v in overrides.items()}
+    with pytest.raises(InputError) as err:
+        _plan(tmp_path, **overrides)
+    assert message.format(tmp=tmp_path) in str(err.value)
+
+
+def _own_genomes(tmp_path: Path) -> Path:
+    """A samplesheet of two genomes (placeholder files: plans do not read them)."""
+    sheet = "genome,fasta,targets\n"
+    for genome in ("human", "mouse"):
+        fasta = _touch(tmp_path / genome / "genome.fa", ">chr1\nACGT\n")
+        targets = _touch(tmp_path / genome / "targets.txt",
+                         "index\tgenome\tidentifier\tfile\tclip\tclip_soft\tscale\tsum_stat\tdescription\n"
+                         f"0\t{genome}\tDNASE_liver\tDNASE_liver.bw\t384\t32\t1\tsum\tDNASE:liver\n")
+        sheet += f"{genome},{fasta},{targets}\n"
+    return _touch(tmp_path / "genomes.csv", sheet)
+
+
+def test_without_a_simulated_world_the_analyses_need_their_inputs(tmp_path):
+    sheet = _own_genomes(tmp_path)
+    base = {"simulate_preset": None, "input": str(sheet)}
+    names = [s.name for s in _plan(tmp_path, **base).steps]
+    assert not [n for n in names if "sldp" in n or "denovo" in n]  # no panel, no table: no analyses
+    for chrom in ("1",):
+        for ext in ("bed", "bim", "fam"):
+            _touch(tmp_path / "ref" / f"EUR.{chrom}.{ext}")
+    panel = {**base, "sldp_panel": f"{tmp_path}/ref/EUR.", "sldp_chroms": "1"}
+    table = _touch(tmp_path / "denovo.tsv")
+    for overrides, message in (
+        (panel, "sldp_panel is set: give 'sldp_blocks'"),
+        ({**panel, "sldp_blocks": str(table)}, "sldp_panel is set: give 'sldp_snps_vcf'"),
+        ({**panel, "sldp_blocks": str(table), "sldp_snps_vcf": str(table)}, "sldp: no phenotypes; give 'sldp_eqtl'"),
+        ({**base, "denovo_table": str(table)}, f"denovo_table {table}: say which genome it is on with 'denovo_genome' (human, mouse)"),
+    ):
+        with pytest.raises(InputError, match=re.escape(message)):
+            _plan(tmp_path, **overrides)
+    steps = {s.name: s for s in _plan(tmp_path, **base, denovo_table=str(table), denovo_genome="mouse").steps}
+    assert steps["denovo-vcf"].argv[steps["denovo-vcf"].argv.index("--fasta") + 1] == str(tmp_path / "mouse" / "genome.fa")
+    assert "denovo:mouse" in steps and "ism-denovo:mouse" in steps

@@ -9,8 +9,13 @@
  *     -> train (every genome's shards; skipped when a trained model is given)
  *     -> match-tracks (tracks matched across the evaluated genomes, unless given)
  *     -> evaluate (the model on each evaluated genome: tracks, genes at TSSs, transfer)
- *     -> score-variants (per head and chunk of a VCF's SNPs: --chunk i --of n, i = 0..n-1)
+ *     -> denovo-vcf (the de novo table's sites as a VCF, when a table is given)
+ *     -> score-variants (per head and chunk of a VCF's SNPs: --chunk i --of n, i = 0..n-1; the
+ *        VCF asked for, the SLDP panel's SNPs and the de novo sites)
  *     -> gather-scores (per head: its chunks into scores.h5 and scores.tsv)
+ *     -> sldp-panel (once), sldp-aggregate (per eQTL phenotype), sldp-profiles (per head),
+ *        sldp (per head and phenotype), sldp-gather (per head)
+ *     -> denovo (per head), ism (per head: its top case variants)
  *     -> predict (per genome asked for)
  *     -> report (evaluation and training curves, one HTML page)
  * This workflow reads no params: main.nf passes everything in. Step options (geometry,
@@ -27,6 +32,14 @@ include { CROSSREG_MATCH_TRACKS   } from '../modules/local/match_tracks'
 include { CROSSREG_EVALUATE       } from '../modules/local/evaluate'
 include { CROSSREG_SCORE_VARIANTS } from '../modules/local/score_variants'
 include { CROSSREG_GATHER_SCORES  } from '../modules/local/gather_scores'
+include { CROSSREG_SLDP_PANEL     } from '../modules/local/sldp_panel'
+include { CROSSREG_SLDP_AGGREGATE } from '../modules/local/sldp_aggregate'
+include { CROSSREG_SLDP_PROFILES  } from '../modules/local/sldp_profiles'
+include { CROSSREG_SLDP           } from '../modules/local/sldp'
+include { CROSSREG_SLDP_GATHER    } from '../modules/local/sldp_gather'
+include { CROSSREG_DENOVO_VCF     } from '../modules/local/denovo_vcf'
+include { CROSSREG_DENOVO         } from '../modules/local/denovo'
+include { CROSSREG_ISM            } from '../modules/local/ism'
 include { CROSSREG_PREDICT        } from '../modules/local/predict'
 include { CROSSREG_REPORT         } from '../modules/local/report'
 
@@ -71,13 +84,13 @@ def evaluateInput(List<List> records, model_dir, List matches, List<List> tss_re
 
 /*
  * A head that scores variants and its genome's manifest (the track names): [ head, manifest ];
- * the head must be one of the run's genomes. records: every genome's shard records
- * [ [ genome, manifest, [ shard files ] ], ... ].
+ * the head must be one of the run's genomes (param: the parameter that asked for it, for the
+ * message). records: every genome's shard records [ [ genome, manifest, [ shard files ] ], ... ].
  */
-def scoreHead(String head, List<List> records) {
+def scoreHead(String head, List<List> records, String param) {
     def record = records.find { candidate -> candidate[0] == head }
     if (!record) {
-        error("crossreg: score_heads: '${head}' is not a genome of this run (${records.collect { other -> other[0] }.join(', ')})")
+        error("crossreg: ${param}: '${head}' is not a genome of this run (${records.collect { other -> other[0] }.join(', ')})")
     }
     return tuple(head, record[1])
 }
@@ -86,11 +99,23 @@ def scoreHead(String head, List<List> records) {
  * The heads that score a VCF on `genome`, with their manifests: [ [ head, manifest ], ... ] for the
  * heads asked for (none: the VCF genome's own head).
  */
-def scoreHeads(String genome, List heads, List<List> records) {
+def scoreHeads(String genome, List heads, List<List> records, String param) {
     if (heads.isEmpty()) {
-        return [scoreHead(genome, records)]
+        return [scoreHead(genome, records, param)]
     }
-    return heads.collect { head -> scoreHead(head as String, records) }
+    return heads.collect { head -> scoreHead(head as String, records, param) }
+}
+
+/*
+ * The meta map of one head's scores of a VCF on `genome`: analysis '' (the VCF asked for,
+ * published into variants/<head>/), 'sldp' (the panel SNPs) or 'denovo' (the de novo sites),
+ * published into <analysis>/<head>/scores/.
+ */
+def scoreMeta(String head, String genome, String analysis) {
+    if (analysis) {
+        return [id: head, vcf_genome: genome, analysis: analysis]
+    }
+    return [id: head, vcf_genome: genome]
 }
 
 workflow CROSSREG {
@@ -109,6 +134,20 @@ workflow CROSSREG {
                     //          vcf_index: [ .tbi or .csi ] or []; empty: no variant scores)
     score_heads     // list: heads that score the VCF (empty: the head of the VCF's genome)
     score_chunks    // integer: chunks each head's SNP list is cut into (one score-variants task each)
+    sldp_panel      // channel: [ meta, panel, panel_prefix, chroms, blocks, print_snps, gtf ] (the SLDP
+                    //          reference panel: PLINK files <panel_prefix><chrom>.bed/.bim/.fam of chroms,
+                    //          LD blocks, [ print SNPs ] or [], [ background GTF ] or []; at most one item;
+                    //          empty: no SLDP)
+    sldp_snps       // channel: [ genome, vcf, vcf_index ] (the panel's SNPs to score and their genome)
+    sldp_eqtl       // channel: [ phenotype, pairs ] (per-gene eQTL statistics, aggregated by sldp-aggregate)
+    sldp_sumstats   // channel: [ phenotype, sumstats ] (per-SNP summary statistics, used as they are)
+    sldp_heads      // list: heads that score the panel SNPs (empty: the head of their genome)
+    sldp_background // boolean: background annotations (MAF bins, gene classes of the GTF) in the profiles
+    denovo          // channel: [ genome, table ] (de novo variants table and its genome, at most one;
+                    //          empty: no de novo analysis)
+    denovo_groups   // list: [ track groups TSV ] or []
+    denovo_heads    // list: [ head ] that scores the de novo sites (empty: the head of their genome)
+    denovo_ism      // boolean: ISM of each head's top case variants
 
     main:
     // 1. orthology-aware split, jointly over the genomes that bring no windows of their own
@@ -244,35 +283,109 @@ workflow CROSSREG {
     // [ genome, fasta, fasta_index ]
     fasta_of = genomes.map { meta, fasta, fasta_index, _targets, _bigwigs, _blacklist, _unmappable, _windows_bed -> tuple(meta.id, fasta, fasta_index) }
 
-    // 9. variant scores: the VCF's SNPs scored with each head asked for (default: its genome's),
-    // scattered: one task per (head, chunk), with the VCF genome's FASTA and the head genome's
-    // manifest (the track names); then the chunks of each head gathered
+    // 9. variant scores: the SNPs of a VCF scored with each head asked for (default: its
+    // genome's), scattered: one task per (head, chunk), with the VCF genome's FASTA and the head
+    // genome's manifest (the track names); then the chunks of each head gathered. Three VCFs:
+    // the one asked for (variants/<head>/), the SLDP panel's SNPs and the de novo sites, whose
+    // meta.analysis (sldp, denovo) sends them to <analysis>/<head>/scores/
+    CROSSREG_DENOVO_VCF(
+        denovo
+            .join(fasta_of)
+            .map { genome, table, fasta, fasta_index -> tuple([id: genome], table, fasta, fasta_index) }
+    )
+    // [ genome, vcf, vcf_index, heads, param naming the heads, analysis ]
+    score_requests = variants
+        .map { genome, vcf, vcf_index -> tuple(genome, vcf, vcf_index, score_heads, 'score_heads', '') }
+        .mix(sldp_snps.map { genome, vcf, vcf_index -> tuple(genome, vcf, vcf_index, sldp_heads, 'sldp_heads', 'sldp') })
+        .mix(CROSSREG_DENOVO_VCF.out.vcf.map { meta, vcf, tbi -> tuple(meta.id, vcf, [tbi], denovo_heads, 'denovo_head', 'denovo') })
     variant_chunks = channel.fromList((0..<(score_chunks as Integer)).toList())
     CROSSREG_SCORE_VARIANTS(
-        variants
-            .join(fasta_of)
-            .map { genome, vcf, vcf_index, fasta, fasta_index -> tuple('variants', genome, vcf, vcf_index, fasta, fasta_index) }
-            .join(shard_records.map { records -> tuple('variants', records) })
-            .flatMap { _key, genome, vcf, vcf_index, fasta, fasta_index, records ->
-                scoreHeads(genome as String, score_heads, records as List).collect { head_record ->
-                    tuple(head_record[0], genome, vcf, vcf_index, fasta, fasta_index, head_record[1])
+        score_requests
+            .combine(fasta_of, by: 0)
+            .map { genome, vcf, vcf_index, heads, param, analysis, fasta, fasta_index -> tuple('scores', genome, vcf, vcf_index, heads, param, analysis, fasta, fasta_index) }
+            .combine(shard_records.map { records -> tuple('scores', records) }, by: 0)
+            .flatMap { _key, genome, vcf, vcf_index, heads, param, analysis, fasta, fasta_index, records ->
+                scoreHeads(genome as String, heads as List, records as List, param as String).collect { head_record ->
+                    tuple(head_record[0], genome, vcf, vcf_index, fasta, fasta_index, head_record[1], analysis)
                 }
             }
             .combine(evaluated_model)
             .combine(variant_chunks)
-            .map { head, genome, vcf, vcf_index, fasta, fasta_index, manifest, model_dir, chunk ->
-                tuple([id: head, chunk: chunk, chunks: score_chunks, vcf_genome: genome], model_dir, fasta, fasta_index, vcf, vcf_index, manifest)
+            .map { head, genome, vcf, vcf_index, fasta, fasta_index, manifest, analysis, model_dir, chunk ->
+                tuple([id: head, chunk: chunk, chunks: score_chunks] + scoreMeta(head as String, genome as String, analysis as String), model_dir, fasta, fasta_index, vcf, vcf_index, manifest)
             }
     )
-    // [ meta, [ chunk files ] ] per head, once all its chunks are scored (sorted: a stable task hash)
+    // [ meta, [ chunk files ] ] per VCF and head, once all its chunks are scored (sorted: a stable task hash)
     CROSSREG_GATHER_SCORES(
         CROSSREG_SCORE_VARIANTS.out.scores
-            .map { meta, h5 -> tuple(meta.id, meta.vcf_genome, h5) }
-            .groupTuple(by: [0, 1], size: score_chunks as Integer)
-            .map { head, genome, files -> tuple([id: head, vcf_genome: genome], (files as List).toSorted { h5 -> h5.name }) }
+            .map { meta, h5 -> tuple(meta.id, meta.vcf_genome, meta.analysis ?: '', h5) }
+            .groupTuple(by: [0, 1, 2], size: score_chunks as Integer)
+            .map { head, genome, analysis, files -> tuple(scoreMeta(head as String, genome as String, analysis as String), (files as List).toSorted { h5 -> h5.name }) }
+    )
+    variant_scores = CROSSREG_GATHER_SCORES.out.scores.filter { meta, _h5 -> !meta.analysis }
+    sldp_scores = CROSSREG_GATHER_SCORES.out.scores.filter { meta, _h5 -> meta.analysis == 'sldp' }
+    denovo_scores = CROSSREG_GATHER_SCORES.out.scores.filter { meta, _h5 -> meta.analysis == 'denovo' }
+
+    // 10. SLDP: the panel preprocessed once, each eQTL phenotype aggregated to per-SNP statistics;
+    // per head the signed LD profiles of its scores of the panel SNPs, one regression per
+    // phenotype (scattered), then the phenotypes gathered (FDR, heat map, track clusters)
+    CROSSREG_SLDP_PANEL(
+        sldp_panel.map { meta, panel, panel_prefix, chroms, blocks, print_snps, _gtf -> tuple(meta, panel, panel_prefix, chroms, blocks, print_snps) }
+    )
+    CROSSREG_SLDP_AGGREGATE(sldp_eqtl.map { phenotype, pairs -> tuple([id: phenotype], pairs) })
+    // [ phenotype, sumstats ]
+    sldp_phenotypes = CROSSREG_SLDP_AGGREGATE.out.sumstats
+        .map { meta, sumstats -> tuple(meta.id, sumstats) }
+        .mix(sldp_sumstats)
+    sldp_cache = CROSSREG_SLDP_PANEL.out.cache.map { _meta, cache -> cache }
+    CROSSREG_SLDP_PROFILES(
+        sldp_scores
+            .combine(sldp_cache)
+            .combine(sldp_panel)
+            .map { meta, h5, cache, _panel_meta, panel, panel_prefix, _chroms, _blocks, _print_snps, gtf ->
+                tuple([id: meta.id], cache, h5, sldp_background ? panel : [], panel_prefix, sldp_background ? gtf : [])
+            }
+    )
+    CROSSREG_SLDP(
+        CROSSREG_SLDP_PROFILES.out.profiles
+            .combine(sldp_cache)
+            .combine(sldp_phenotypes)
+            .map { meta, profiles, cache, phenotype, sumstats -> tuple(meta + [phenotype: phenotype], cache, profiles, sumstats) }
+    )
+    // [ meta, [ every phenotype's table ], scores ] per head, once every phenotype is regressed
+    // (sorted: a stable task hash)
+    CROSSREG_SLDP_GATHER(
+        CROSSREG_SLDP.out.results
+            .map { meta, tsv -> tuple(meta.id, tsv) }
+            .groupTuple()
+            .join(sldp_scores.map { meta, h5 -> tuple(meta.id, h5) })
+            .map { head, tables, h5 -> tuple([id: head], (tables as List).toSorted { tsv -> tsv.name }, h5) }
     )
 
-    // 10. predictions of the model (given or trained) on the test split of each genome asked for
+    // 11. de novo variants: cases against sibling controls with each head's scores of the sites,
+    // then the ISM of the top case variants with the same head on the table's genome
+    // [ genome, table, fasta, fasta_index ]
+    denovo_inputs = denovo.join(fasta_of)
+    CROSSREG_DENOVO(
+        denovo_scores
+            .map { meta, h5 -> tuple(meta.vcf_genome, meta.id, h5) }
+            .combine(denovo_inputs, by: 0)
+            .map { genome, head, h5, table, fasta, fasta_index -> tuple([id: head, genome: genome], table, h5, fasta, fasta_index, denovo_groups) }
+    )
+    CROSSREG_ISM(
+        CROSSREG_DENOVO.out.top_variants
+            .filter { _meta, _tsv -> denovo_ism }
+            .map { meta, tsv -> tuple(meta.genome, meta, tsv) }
+            .combine(fasta_of, by: 0)
+            .map { _genome, meta, tsv, fasta, fasta_index -> tuple('ism', meta, tsv, fasta, fasta_index) }
+            .combine(shard_records.map { records -> tuple('ism', records) }, by: 0)
+            .combine(evaluated_model)
+            .map { _key, meta, tsv, fasta, fasta_index, records, model_dir ->
+                tuple([id: meta.id, genome: meta.genome], model_dir, fasta, fasta_index, tsv, scoreHead(meta.id as String, records as List, 'denovo_head')[1])
+            }
+    )
+
+    // 12. predictions of the model (given or trained) on the test split of each genome asked for
     // (its own head), as crossreg run does
     CROSSREG_PREDICT(
         shards
@@ -283,7 +396,7 @@ workflow CROSSREG {
             .map { _id, meta, manifest, files, fasta, fasta_index, model_dir -> tuple(meta, model_dir, [manifest], files, [], [fasta], fasta_index) }
     )
 
-    // 11. the report: the evaluation, and the training run's curves (none for a given model)
+    // 13. the report: the evaluation, and the training run's curves (none for a given model)
     train_runs = CROSSREG_TRAIN.out.run
         .map { meta, run -> tuple('report', [meta.id], [run]) }
         .mix(model.map { _model_dir -> tuple('report', [], []) })
@@ -304,8 +417,13 @@ workflow CROSSREG {
     history        = CROSSREG_TRAIN.out.history           // channel: [ meta, history.csv ]
     matches        = CROSSREG_MATCH_TRACKS.out.matches    // channel: [ meta, track_matches.tsv ] (when matched here)
     evaluation     = CROSSREG_EVALUATE.out.evaluation     // channel: [ meta, evaluate/ ]
-    variant_scores = CROSSREG_GATHER_SCORES.out.scores    // channel: [ meta, scores.h5 ] (meta [ id: head, vcf_genome ])
-    variant_tsv    = CROSSREG_GATHER_SCORES.out.tsv       // channel: [ meta, scores.tsv ]
+    variant_scores = variant_scores                       // channel: [ meta, scores.h5 ] (meta [ id: head, vcf_genome ])
+    variant_tsv    = CROSSREG_GATHER_SCORES.out.tsv.filter { meta, _tsv -> !meta.analysis } // channel: [ meta, scores.tsv ]
+    sldp_results   = CROSSREG_SLDP_GATHER.out.results     // channel: [ meta, results.tsv ] (meta.id: head)
+    sldp_summary   = CROSSREG_SLDP_GATHER.out.summary     // channel: [ meta, summary.json ]
+    denovo_tables  = CROSSREG_DENOVO.out.tables           // channel: [ meta, tracks.tsv, groups.tsv, pca.tsv, families.tsv, exclusions.tsv ]
+    denovo_summary = CROSSREG_DENOVO.out.summary          // channel: [ meta, summary.json ] (meta [ id: head, genome ])
+    ism            = CROSSREG_ISM.out.index               // channel: [ meta, index.tsv ]
     predictions    = CROSSREG_PREDICT.out.predictions     // channel: [ meta, preds.h5 ]
     bigwig         = CROSSREG_PREDICT.out.bigwig          // channel: [ meta, [ track.bw ] ]
     report         = CROSSREG_REPORT.out.report           // channel: [ meta, report.html ]

@@ -6,12 +6,18 @@ Samplesheet (CSV, one header line; the Nextflow pipeline reads the same file):
 ``;``; ``windows`` empty (windows come from the orthology-aware split) or a windows BED with
 folds; ``tss`` empty or a TSS BED/GTF for gene-level evaluation. Chain sheet:
 ``target,query,chain``. Relative paths are relative to the folder the run is started in.
+
+Phenotype sheets of the SLDP analysis (CSV, one header line, the same rules):
+``phenotype,pairs`` (``sldp_eqtl``: per-gene eQTL statistics of one tissue per row) and
+``phenotype,sumstats`` (``sldp_sumstats``: per-SNP summary statistics used as they are).
+Phenotype names name files (``<phenotype>.tsv``): letters, digits, ``_``, ``-`` and ``.``.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +25,7 @@ from crossreg.errors import InputError
 
 SAMPLESHEET_COLUMNS = ("genome", "fasta", "targets", "blacklist", "unmappable", "windows", "tss")
 CHAIN_COLUMNS = ("target", "query", "chain")
+PHENOTYPE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 @dataclass
@@ -162,3 +169,93 @@ def simulated_world(world: Path) -> tuple[list[GenomeRecord], list[ChainRecord]]
     ]
     chains = [ChainRecord(GENOMES[0], GENOMES[1], world / "alignment" / f"{GENOMES[0]}_to_{GENOMES[1]}.chain")]
     return records, chains
+
+
+def read_phenotype_sheet(path: str | os.PathLike, column: str, param: str) -> list[tuple[str, Path]]:
+    """``(phenotype, file)`` of each row of a phenotype sheet (``phenotype,<column>``), in sheet order.
+
+    Args:
+        path: the CSV sheet.
+        column: the file column (``pairs`` or ``sumstats``).
+        param: the parameter that named the sheet (``sldp_eqtl``, ``sldp_sumstats``), for messages.
+
+    Raises:
+        InputError: unreadable sheet, missing or unknown columns, an empty cell, a phenotype
+            name that is not file-name safe or listed twice, a file that does not exist; the
+            message starts with ``param`` and names the line.
+    """
+    path = Path(path)
+    columns = ("phenotype", column)
+    out: list[tuple[str, Path]] = []
+    seen: dict[str, int] = {}
+    try:
+        rows = _rows(path, columns, columns)
+    except InputError as err:
+        raise InputError(f"{param}: {err}") from None
+    for line, row in rows:
+        where = f"{param}: {path}: line {line}"
+        for c in columns:
+            if not row.get(c):
+                raise InputError(f"{where}: column {c!r} is empty (required)")
+        name = row["phenotype"]
+        if not PHENOTYPE_NAME.match(name):
+            raise InputError(f"{where}: phenotype {name!r}: use letters, digits, '_', '-' and '.' (it names files)")
+        if name in seen:
+            raise InputError(f"{where}: phenotype {name!r} is already listed on line {seen[name]}")
+        seen[name] = line
+        out.append((name, _existing(row[column], where, column)))
+    return out
+
+
+@dataclass
+class SimulatedPopulation:
+    """The population files a simulated world writes for its first genome (human), known before
+    ``crossreg simulate`` has run (the paths need not exist yet).
+
+    Attributes:
+        genome: the genome they belong to (``human``).
+        panel: PLINK prefix of the LD reference panel (``<genome>/ld_panel/`` + chromosome).
+        chroms: the genome's chromosomes, comma-separated (``chr1,...,chrN``).
+        blocks: LD blocks BED.
+        snps_vcf: VCF of the panel SNPs (to score).
+        gtf: gene annotation GTF.
+        eqtl: ``(tissue, <Tissue>.pairs.tsv.gz)`` of every eQTL tissue.
+        denovo_table: the de novo variants table.
+    """
+
+    genome: str
+    panel: str
+    chroms: str
+    blocks: Path
+    snps_vcf: Path
+    gtf: Path
+    eqtl: list[tuple[str, Path]]
+    denovo_table: Path
+
+
+def simulated_population(world: Path, preset: str, overrides: str | os.PathLike | None) -> SimulatedPopulation:
+    """Where ``crossreg simulate --preset PRESET [--params OVERRIDES] --out WORLD`` writes its population files.
+
+    The chromosomes (``chr1..chrN``, N = ``genome.chromosomes.human``) and the eQTL tissues
+    (:func:`crossreg.simulate.eqtl.eqtl_tissues`) come from the simulator's resolved params.
+
+    Raises:
+        InputError: unreadable or invalid simulator overrides.
+    """
+    from crossreg.simulate.eqtl import eqtl_tissues
+    from crossreg.simulate.params import GENOMES, resolve_params
+
+    params = resolve_params(preset, overrides)
+    genome = GENOMES[0]
+    folder = world / genome
+    n_chroms = int(params["genome"]["chromosomes"][genome])
+    return SimulatedPopulation(
+        genome=genome,
+        panel=f"{folder / 'ld_panel'}/",
+        chroms=",".join(f"chr{i}" for i in range(1, n_chroms + 1)),
+        blocks=folder / "ld_blocks.bed",
+        snps_vcf=folder / "panel_snps.vcf.gz",
+        gtf=folder / "genes.gtf",
+        eqtl=[(tissue, folder / "eqtl" / f"{tissue}.pairs.tsv.gz") for tissue, _ in eqtl_tissues(params)],
+        denovo_table=folder / "denovo.tsv",
+    )

@@ -13,6 +13,8 @@ into the pipeline's ``publishDir`` layout under ``outdir``::
     evaluate/                       tracks.tsv, assays.tsv, genes.tsv, ... summary.json
     evaluate_inputs/track_matches.tsv  tracks matched across genomes by description (when not given)
     variants/<head>/                chunk-<i>-of-<n>.h5, scores.h5, scores.tsv (variant scores)
+    sldp/                           panel_cache/, sumstats/, <head>/ (SLDP; crossreg.runner.analyses)
+    denovo/                         sites.vcf.gz, <head>/ (de novo analysis, ism/; crossreg.runner.analyses)
     predict/<genome>/               <genome>.preds.h5 (+ bigWigs) (predict_genomes only)
     report/report.html
     pipeline_info/                  step records (steps/) and logs (logs/)
@@ -20,43 +22,16 @@ into the pipeline's ``publishDir`` layout under ``outdir``::
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from crossreg.errors import InputError
+from crossreg.runner.analyses import plan_denovo, plan_sldp
 from crossreg.runner.inputs import ChainRecord, GenomeRecord, read_chain_sheet, read_samplesheet, simulated_world
+from crossreg.runner.scoring import plan_scores, score_chunks
+from crossreg.runner.step import RunPlan, Step, fasta_files, remove_folder
 
-
-@dataclass
-class Step:
-    """One ``crossreg`` command of the run.
-
-    Attributes:
-        name: unique step name, e.g. ``shards:human:1``.
-        argv: the arguments after ``crossreg``.
-        inputs: files or folders the step reads (its up-to-date check fingerprints them).
-        outputs: files or folders it writes.
-        stdout: file that receives the command's standard output (else the step's log).
-        parallel_group: consecutive steps with the same group may run at the same time.
-        resume_flag: flag that continues an interrupted run of the step (``--resume`` for
-            train), added when ``resume_marker`` exists but the step has no record.
-        resume_marker: a file an interrupted run of the step leaves (train: ``params.json``,
-            written first).
-        prepare: called before the step runs again after a finished earlier run with other
-            inputs or options (removes what that run left that this one would not replace).
-    """
-
-    name: str
-    argv: list[str]
-    inputs: list[Path]
-    outputs: list[Path]
-    stdout: Path | None = None
-    parallel_group: str | None = None
-    resume_flag: str | None = None
-    resume_marker: Path | None = None
-    prepare: Callable[[], None] | None = None
+__all__ = ["RunPlan", "Step", "plan_run"]
 
 
 def _remove_stale_chunk_reports(shard_dir: Path, chunks: int) -> Callable[[], None]:
@@ -68,25 +43,6 @@ def _remove_stale_chunk_reports(shard_dir: Path, chunks: int) -> Callable[[], No
     return prepare
 
 
-def _remove_folder(folder: Path) -> Callable[[], None]:
-    def prepare() -> None:
-        if folder.exists():
-            shutil.rmtree(folder)
-    return prepare
-
-
-@dataclass
-class RunPlan:
-    """Every step of a run, in order, and where its main products are."""
-
-    steps: list[Step] = field(default_factory=list)
-    manifests: dict[str, Path] = field(default_factory=dict)
-    model_dir: Path | None = None
-    evaluation: Path | None = None
-    variant_scores: dict[str, Path] = field(default_factory=dict)
-    report: Path | None = None
-
-
 def _genome_flags(g: GenomeRecord) -> list[str]:
     flags = ["--genome", g.name, "--fasta", str(g.fasta)]
     for bed in g.blacklist:
@@ -94,14 +50,6 @@ def _genome_flags(g: GenomeRecord) -> list[str]:
     for bed in g.unmappable:
         flags += ["--unmappable", str(bed)]
     return flags
-
-
-def _fasta_files(g: GenomeRecord) -> list[Path]:
-    """The FASTA and its indexes (the same list whether or not they exist yet: fingerprints compare lists)."""
-    files = [g.fasta, Path(f"{g.fasta}.fai")]
-    if g.fasta.suffix == ".gz":
-        files.append(Path(f"{g.fasta}.gzi"))
-    return files
 
 
 def _bigwigs(g: GenomeRecord) -> list[Path]:
@@ -180,7 +128,7 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
         argv += ["--region-size", str(v["region_size"]), "--min-shared-bp", str(v["min_shared_bp"]),
                  "--valid-fraction", str(v["valid_fraction"]), "--test-fraction", str(v["test_fraction"]),
                  "--seed", str(v["split_seed"]), "--out-dir", str(split_dir)]
-        steps.append(Step("split", argv, [p for g in to_split for p in _fasta_files(g)] + [c.chain for c in used],
+        steps.append(Step("split", argv, [p for g in to_split for p in fasta_files(g)] + [c.chain for c in used],
                           [split_dir / f"{n}.folds.bed" for n in names] + [split_dir / "split_report.json"]))
 
     # -- per genome: windows, baselines, shards (chunks), manifest
@@ -196,14 +144,14 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
             ["windows", *_genome_flags(g), *source, "--seq-length", str(v["seq_length"]), "--stride", str(v["stride"]),
              "--max-n-fraction", str(v["max_n_fraction"]), "--max-masked-fraction", str(v["max_masked_fraction"]),
              "--out", str(windows)],
-            [*_fasta_files(g), *masks(g), Path(source[1])], [windows], parallel_group="windows"))
+            [*fasta_files(g), *masks(g), Path(source[1])], [windows], parallel_group="windows"))
     for g in genomes:
         baselines = outdir / "baselines" / f"{g.name}.baselines.tsv"
         steps.append(Step(
             f"baselines:{g.name}",
             ["baselines", *_genome_flags(g), "--targets", str(g.targets), "--missing-chroms", v["missing_chroms"],
              "--out", str(baselines)],
-            [*_fasta_files(g), *masks(g), g.targets, *_bigwigs(g)], [baselines], parallel_group="baselines"))
+            [*fasta_files(g), *masks(g), g.targets, *_bigwigs(g)], [baselines], parallel_group="baselines"))
     chunks = int(v["shard_chunks"])
     if chunks < 1:
         raise InputError(f"shard_chunks must be at least 1, got {chunks}")
@@ -213,7 +161,7 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
         shard_dir = outdir / "shards" / g.name
         common = [*_genome_flags(g), "--targets", str(g.targets), *geometry, "--windows", str(windows),
                   "--baselines", str(baselines)]
-        reads = [*_fasta_files(g), *masks(g), g.targets, *_bigwigs(g), windows, baselines]
+        reads = [*fasta_files(g), *masks(g), g.targets, *_bigwigs(g), windows, baselines]
         for i in range(chunks):
             steps.append(Step(
                 f"shards:{g.name}:{i}",
@@ -253,7 +201,7 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
             argv += ["--finetune-epochs", str(v["finetune_epochs"])]
         steps.append(Step("train", argv, [model_params, *shard_dirs],
                           [train_dir / "model_best", train_dir / "history.csv", train_dir / "params.json"],
-                          resume_flag="--resume", resume_marker=train_dir / "params.json", prepare=_remove_folder(train_dir)))
+                          resume_flag="--resume", resume_marker=train_dir / "params.json", prepare=remove_folder(train_dir)))
         plan.model_dir = train_dir / "model_best"
         model_inputs = [plan.model_dir]
 
@@ -287,29 +235,16 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
     if vcf is not None:
         g = next(x for x in genomes if x.name == vcf_genome)
         heads = [h.strip() for h in (v["score_heads"] or vcf_genome).split(",") if h.strip()]
-        chunks_v = int(v["score_chunks"])
-        if chunks_v < 1:
-            raise InputError(f"score_chunks must be at least 1, got {chunks_v}")
-        options = [f"--shifts={v['score_shifts']}", "--stats", v["score_stats"], "--ref-mismatch", v["score_ref_mismatch"],
-                   "--batch-size", str(v["score_batch_size"])] + ([] if v["score_rc"] else ["--no-rc"])
-        tsv_tracks = [x for t in (v["score_tsv_tracks"] or "").split(",") if t.strip() for x in ("--tsv-track", t.strip())]
+        score_chunks(v)
         for head in heads:
             if head not in plan.manifests:
                 raise InputError(f"score_heads: {head!r} is not a genome of this run ({', '.join(plan.manifests)})")
-            out = outdir / "variants" / head
-            names = [out / f"chunk-{i}-of-{chunks_v}.h5" for i in range(chunks_v)]
-            common = ["--model-dir", str(plan.model_dir), "--head", head, "--fasta", str(g.fasta), "--vcf", str(vcf),
-                      "--manifest", str(plan.manifests[head]), *options]
-            for i, name in enumerate(names):
-                steps.append(Step(f"score-variants:{head}:{i}", ["score-variants", *common, "--chunk", str(i),
-                                                                  "--of", str(chunks_v), "--out", str(name)],
-                                  [*model_inputs, *_fasta_files(g), vcf, plan.manifests[head]], [name],
-                                  parallel_group=f"score-variants:{head}"))
-            steps.append(Step(f"gather-scores:{head}", ["gather-scores", "--in", *map(str, names),
-                                                         "--out", str(out / "scores.h5"), "--tsv", str(out / "scores.tsv"),
-                                                         *tsv_tracks],
-                              names, [out / "scores.h5", out / "scores.tsv"]))
-            plan.variant_scores[head] = out / "scores.h5"
+            plan.variant_scores[head] = plan_scores(plan, v, key=head, head=head, genome=g, vcf=vcf,
+                                                    out=outdir / "variants" / head, model_inputs=model_inputs)
+
+    # -- SLDP of the panel SNPs' scores, and the de novo analysis (crossreg.runner.analyses)
+    plan_sldp(plan, v, genomes, outdir, model_inputs)
+    plan_denovo(plan, v, genomes, outdir, model_inputs)
 
     # -- predictions (bigWigs for a browser), for the genomes asked for
     for name in [n.strip() for n in (v["predict_genomes"] or "").split(",") if n.strip()]:

@@ -46,6 +46,19 @@ def tissue_map(params: dict, human_cells: list[str]) -> list[tuple[str, str]]:
     return [(str(names.get(c, c[:1].upper() + c[1:])), c) for c in human_cells if c in wanted]
 
 
+def eqtl_tissues(params: dict) -> list[tuple[str, str]]:
+    """(tissue name, cell type) of every eQTL tissue, from the resolved params alone.
+
+    The simulator writes ``human/eqtl/<tissue>.pairs.tsv.gz`` for each, in this order; known
+    before it runs (``crossreg run`` plans one ``sldp-aggregate`` step per tissue). The human
+    cell types are the params' ``cell_types`` assayed in human, then the synthetic ``ct01``...
+    (assayed in every genome), the column order of the grammar's human activities.
+    """
+    human = [str(c["name"]) for c in params["cell_types"] if "human" in c["genomes"]]
+    human += [f"ct{i + 1:02d}" for i in range(int(params["synthetic_cell_types"]))]
+    return tissue_map(params, human)
+
+
 @dataclasses.dataclass
 class ChromEffects:
     """True effects of one chromosome's m panel SNPs (n_cells cell types).
@@ -149,7 +162,9 @@ def simulate_eqtl(params: dict, em: EffectModel, panels: list[ChromPanel], genes
     """
     ep = params["eqtl"]
     cells = em.model.cells
-    tissues = tissue_map(params, cells)
+    tissues = eqtl_tissues(params)
+    if tissues != tissue_map(params, cells):  # the params and the grammar must agree on the human cell types
+        raise RuntimeError(f"eqtl: tissues {tissues} of the params differ from {tissue_map(params, cells)} of the model")
     window, h2, min_rel = int(ep["cis_window"]), float(ep["h2"]), float(ep["min_relative_sd"])
     cage_scale = float(params["assays"]["cage"]["strength_median"])
     effects = [chrom_effects(em, p) for p in panels]

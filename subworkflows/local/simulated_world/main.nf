@@ -1,11 +1,15 @@
 /*
  * The simulated two-species world (crossreg simulate) as pipeline input: its genomes in the
  * shape of the samplesheet's, its chains, its genomes' TSSs (<genome>/tss.bed) and variants
- * (<genome>/variants.vcf.gz with its .tbi: the simulator writes human's).
+ * (<genome>/variants.vcf.gz with its .tbi: the simulator writes human's), and the population
+ * files the simulator writes for human: the LD reference panel (ld_panel/<chrom>.bed/.bim/.fam,
+ * ld_blocks.bed), its SNPs (panel_snps.vcf.gz), one eQTL table per tissue
+ * (eqtl/<Tissue>.pairs.tsv.gz), the genes (genes.gtf) and de novo variants (denovo.tsv).
  */
 
 include { CROSSREG_SIMULATE } from '../../../modules/local/simulate'
 include { genomeRecord      } from '../utils_crossreg'
+include { naturalOrder      } from '../utils_crossreg'
 
 workflow SIMULATED_WORLD {
     take:
@@ -41,12 +45,53 @@ workflow SIMULATED_WORLD {
             tuple(pair[0], pair[1], chain)
         }
     }
+    // <genome>/ld_panel/<chrom>.bed/.bim/.fam and <genome>/ld_blocks.bed: the LD reference panel,
+    // its chromosomes (those with a .bim, in natural order) joined by ','
+    ld_panel = world.flatMap { _meta, dir ->
+        dir.listFiles().findAll { sub -> sub.resolve('ld_panel').isDirectory() && sub.resolve('ld_blocks.bed').exists() }.toList().sort { sub -> sub.name }.collect { sub ->
+            def chroms = sub.resolve('ld_panel').listFiles().findAll { bim -> bim.name.endsWith('.bim') }.collect { bim -> bim.name.replace('.bim', '') }.toList().toSorted { a, b -> naturalOrder(a as String, b as String) }
+            def panel = chroms.collectMany { chrom -> ['bed', 'bim', 'fam'].collect { ext -> sub.resolve("ld_panel/${chrom}.${ext}") } }
+            tuple(sub.name, panel, chroms.join(','), sub.resolve('ld_blocks.bed'))
+        }
+    }
+    // <genome>/panel_snps.vcf.gz and its tabix index: the panel's SNPs, to score
+    panel_snps = world.flatMap { _meta, dir ->
+        dir.listFiles().findAll { sub -> sub.resolve('panel_snps.vcf.gz').exists() }.toList().sort { sub -> sub.name }.collect { sub ->
+            def tbi = sub.resolve('panel_snps.vcf.gz.tbi')
+            tuple(sub.name, sub.resolve('panel_snps.vcf.gz'), tbi.exists() ? [tbi] : [])
+        }
+    }
+    // <genome>/eqtl/<Tissue>.pairs.tsv.gz: per-gene eQTL statistics of each tissue (the phenotype)
+    eqtl = world.flatMap { _meta, dir ->
+        dir.listFiles().findAll { sub -> sub.resolve('eqtl').isDirectory() }.toList().sort { sub -> sub.name }.collectMany { sub ->
+            sub.resolve('eqtl').listFiles().findAll { pairs -> pairs.name.endsWith('.pairs.tsv.gz') }.toList().sort { pairs -> pairs.name }.collect { pairs ->
+                tuple(sub.name, pairs.name.replace('.pairs.tsv.gz', ''), pairs)
+            }
+        }
+    }
+    // <genome>/genes.gtf of the genomes with population files (the SLDP background's gene classes)
+    genes_gtf = world.flatMap { _meta, dir ->
+        dir.listFiles().findAll { sub -> sub.resolve('ld_panel').isDirectory() && sub.resolve('genes.gtf').exists() }.toList().sort { sub -> sub.name }.collect { sub ->
+            tuple(sub.name, sub.resolve('genes.gtf'))
+        }
+    }
+    // <genome>/denovo.tsv: de novo variants of cases and their sibling controls
+    denovo = world.flatMap { _meta, dir ->
+        dir.listFiles().findAll { sub -> sub.resolve('denovo.tsv').exists() }.toList().sort { sub -> sub.name }.collect { sub ->
+            tuple(sub.name, sub.resolve('denovo.tsv'))
+        }
+    }
 
     emit:
     genomes  = genomes  // channel: [ meta, fasta, fasta_index, targets, bigwigs, blacklist, unmappable, windows_bed ]
     chains   = chains   // channel: [ target, query, chain ]
     tss      = tss      // channel: [ genome, tss.bed ]
     variants = variants // channel: [ genome, variants.vcf.gz, [ variants.vcf.gz.tbi ] ] (the index list empty without one)
+    ld_panel   = ld_panel   // channel: [ genome, [ ld_panel/<chrom>.bed/.bim/.fam ], chroms, ld_blocks.bed ]
+    panel_snps = panel_snps // channel: [ genome, panel_snps.vcf.gz, [ panel_snps.vcf.gz.tbi ] ]
+    eqtl       = eqtl       // channel: [ genome, tissue, eqtl/<tissue>.pairs.tsv.gz ]
+    genes_gtf  = genes_gtf  // channel: [ genome, genes.gtf ]
+    denovo     = denovo     // channel: [ genome, denovo.tsv ]
     world    = world    // channel: [ meta, world_dir ]
     summary  = CROSSREG_SIMULATE.out.summary // channel: [ meta, summary.json ]
 }

@@ -42,3 +42,21 @@ def targetBigwigs(targets) {
 def genomeRecord(id, fasta, targets, blacklist, unmappable, windows_bed) {
     return tuple([id: id], fasta, fastaIndex(fasta), targets, targetBigwigs(targets), blacklist, unmappable, windows_bed)
 }
+
+/*
+ * Natural order of chromosome names: by the text before the trailing number, then by the number
+ * (chr2 before chr10); names without a trailing number after the numbered ones of their prefix.
+ */
+def naturalOrder(String a, String b) {
+    def digits_a = (a =~ /\d+$/).find() ? (a =~ /\d+$/)[0] as String : ''
+    def digits_b = (b =~ /\d+$/).find() ? (b =~ /\d+$/)[0] as String : ''
+    def stem_a = a.substring(0, a.length() - digits_a.length())
+    def stem_b = b.substring(0, b.length() - digits_b.length())
+    if (stem_a != stem_b) {
+        return stem_a <=> stem_b
+    }
+    if (digits_a && digits_b) {
+        return digits_a.toLong() <=> digits_b.toLong()
+    }
+    return digits_a ? -1 : (digits_b ? 1 : 0)
+}
