@@ -60,6 +60,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from crossreg.errors import InputError
+from crossreg.io.alleles import snp_skip_reason
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,6 @@ RECORD_REASONS = (
 FAMILY_REASONS = ("family_without_control", "family_without_case", "family_with_several_cases")
 EXCLUSION_REASONS = RECORD_REASONS + FAMILY_REASONS
 _MISSING_FAMILY = ("", ".")
-_ACGT = frozenset("ACGT")
 
 
 # ---------------------------------------------------------------------- the exclusion report
@@ -229,27 +229,10 @@ class DenovoTable:
 
 
 def classify_alleles(ref: str, alt: str) -> str | None:
-    """The exclusion reason of a REF/ALT pair, or None for a SNP (the scorer's rules).
-
-    ``-`` or an empty REF/ALT stands for an empty allele (an indel); bases are compared
-    ignoring letter case.
+    """The exclusion reason of a REF/ALT pair, or None for a SNP (the scorer's rules,
+    :func:`crossreg.io.alleles.snp_skip_reason`; ``-`` or an empty REF/ALT is an empty allele).
     """
-    if alt in ("", "."):
-        return "missing_alt"
-    if "," in alt:
-        return "multiallelic"
-    if alt.startswith("<") or "[" in alt or "]" in alt or alt == "*":
-        return "symbolic_alt"
-    if ref in ("", "-") or alt == "-" or len(ref) != len(alt):
-        return "indel"
-    if len(ref) > 1:
-        return "mnp"
-    ref_u, alt_u = ref.upper(), alt.upper()
-    if ref_u not in _ACGT or alt_u not in _ACGT:
-        return "non_acgt"
-    if ref_u == alt_u:
-        return "ref_equals_alt"
-    return None
+    return snp_skip_reason(ref, tuple(alt.split(",")) if alt not in ("", ".") else ())
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:

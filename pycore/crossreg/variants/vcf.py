@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from crossreg.errors import InputError
+from crossreg.io.alleles import snp_skip_reason
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ SKIP_REASONS = (
     "ref_mismatch",
 )
 EXAMPLES_PER_REASON = 3
-_ACGT = frozenset("ACGT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,26 +200,6 @@ def _is_plain_gzip(path: Path) -> bool:
     return not (has_extra and head[12:14] == b"BC")
 
 
-def _classify(ref: str, alts: Sequence[str] | None) -> str | None:
-    """The skip reason of a record, or None for a biallelic SNP."""
-    if not alts or alts == (".",):
-        return "missing_alt"
-    if len(alts) > 1:
-        return "multiallelic"
-    alt = alts[0]
-    if alt.startswith("<") or "[" in alt or "]" in alt or alt in ("*", ".") or alt.startswith(".") or alt.endswith("."):
-        return "symbolic_alt"
-    if len(ref) != len(alt):
-        return "indel"
-    if len(ref) > 1:
-        return "mnp"
-    if ref.upper() not in _ACGT or alt.upper() not in _ACGT:
-        return "non_acgt"
-    if ref.upper() == alt.upper():
-        return "ref_equals_alt"
-    return None
-
-
 def read_vcf(path: str | os.PathLike) -> VcfSnps:
     """Read a VCF and split its records into SNPs to score and skipped records.
 
@@ -279,7 +259,7 @@ def read_vcf(path: str | os.PathLike) -> VcfSnps:
                 index += 1
                 line = header_lines + index + 1
                 chrom, pos, ref, alts = str(rec.chrom), int(rec.pos), str(rec.ref), rec.alts
-                reason = _classify(ref, alts)
+                reason = snp_skip_reason(ref, alts)
                 if reason is None:
                     ref_u, alt_u = ref.upper(), alts[0].upper()
                     key = (chrom, pos, ref_u, alt_u)
