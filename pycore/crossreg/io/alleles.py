@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Sequence
 
 ACGT = frozenset("ACGT")
+#: the reasons :func:`snp_skip_reason` returns, in the order it checks them
+SNP_REASONS = ("missing_alt", "multiallelic", "symbolic_alt", "indel", "mnp", "non_acgt", "ref_equals_alt")
 
 
 def snp_skip_reason(ref: str, alts: Sequence[str] | None) -> str | None:

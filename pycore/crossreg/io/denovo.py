@@ -60,7 +60,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from crossreg.errors import InputError
-from crossreg.io.alleles import snp_skip_reason
+from crossreg.io.alleles import SNP_REASONS, snp_skip_reason
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +68,7 @@ COLUMNS = ("family_id", "individual_id", "role", "chrom", "pos", "ref", "alt")
 ROLES = ("case", "control")
 EXAMPLES_PER_REASON = 5
 RECORD_REASONS = (
-    "missing_alt",
-    "multiallelic",
-    "symbolic_alt",
-    "indel",
-    "mnp",
-    "non_acgt",
-    "ref_equals_alt",
+    *SNP_REASONS,
     "missing_family",
     "duplicate",
     "ref_mismatch",

@@ -36,18 +36,12 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from crossreg.errors import InputError
-from crossreg.io.alleles import snp_skip_reason
+from crossreg.io.alleles import SNP_REASONS, snp_skip_reason
 
 log = logging.getLogger(__name__)
 
 SKIP_REASONS = (
-    "missing_alt",
-    "multiallelic",
-    "symbolic_alt",
-    "indel",
-    "mnp",
-    "non_acgt",
-    "ref_equals_alt",
+    *SNP_REASONS,
     "duplicate",
     "ref_mismatch",
 )
