@@ -304,6 +304,16 @@ VCF, VCF_INDEX = "/data/human/variants.vcf.gz", ["/data/human/variants.vcf.gz.tb
 SCORE_META = {"id": "human", "chunk": 1, "chunks": 4, "vcf_genome": "human"}
 PANEL_FILES = [f"/w/world/human/ld_panel/{c}.{e}" for c in ("chr1", "chr2") for e in ("bed", "bim", "fam")]
 REF_PANEL_FILES = [f"/ref/1000G.EUR.{c}.{e}" for c in ("1", "2") for e in ("bed", "bim", "fam")]
+# the report's trait analyses as the workflow hands them (reportLayout): each file with its folder under
+# sldp/ or denovo/, sorted by folder and name; two SLDP heads, one de novo head with its ISM
+REPORT_TRAITS = [
+    ["human", "human", "human", "human", "mouse", "mouse", "mouse"],
+    ["/w/20/results.tsv", "/w/20/summary.json", "/w/20/z_clusters.png", "/w/20/z_heatmap.png",
+     "/w/21/results.tsv", "/w/21/summary.json", "/w/21/z_heatmap.png"],
+    ["mouse", "mouse", "mouse", "mouse", "mouse", "mouse/ism", "mouse/ism"],
+    ["/w/22/effect_vs_significance.png", "/w/22/groups.tsv", "/w/22/summary.json", "/w/22/top_variants.tsv",
+     "/w/22/tracks.tsv", "/w/23/index.tsv", "/w/23/ism_1.png"],
+]
 # representative inputs of every module: each variant renders a script whose crossreg calls must parse
 VARIANTS = {
     "CROSSREG_SIMULATE": [[{"id": "world"}, []], [{"id": "world"}, ["/data/overrides.yaml"]]],
@@ -347,8 +357,8 @@ VARIANTS = {
         [{"id": "mouse", "vcf_genome": "human"}, ["/w/9/chunk-0-of-1.h5"]],
     ],
     "CROSSREG_REPORT": [
-        [{"id": "report"}, ["/w/evaluate"], ["joint"], ["/w/train"]],
-        [{"id": "report"}, ["/w/a/evaluate", "/w/b/evaluate"], [], []],
+        [{"id": "report"}, ["/w/evaluate"], ["joint"], ["/w/train"], *REPORT_TRAITS],
+        [{"id": "report"}, ["/w/a/evaluate", "/w/b/evaluate"], [], [], [], [], [], []],
     ],
     "CROSSREG_SLDP_PANEL": [
         [{"id": "panel"}, PANEL_FILES, "", "chr1,chr2", "/w/world/human/ld_blocks.bed", []],
@@ -463,9 +473,10 @@ def _parsed_call(procs, ext_args, name, variant, values):
 
 
 @pytest.mark.parametrize("overlay", list(PARAM_OVERLAYS))
-def test_train_evaluate_and_report_get_the_options_of_crossreg_run(procs, ext_args, params, test_params, overlay):
+def test_train_evaluate_and_report_get_the_options_of_crossreg_run(procs, ext_args, params, test_params, overlay, tmp_path):
     """The params reach `crossreg train/match-tracks/evaluate/report` as pycore/crossreg/runner/plan.py passes
-    them, and each genome's manifest is named where the script links it (shards/<genome>/)."""
+    them, and each genome's manifest is named where the script links it (shards/<genome>/); the report gets the
+    SLDP and de novo folders of crossreg run, with the files it reads where crossreg run has them."""
     values = {**params, **(test_params if overlay == "test" else PARAM_OVERLAYS[overlay])}
     train = _parsed_call(procs, ext_args, "CROSSREG_TRAIN", VARIANTS["CROSSREG_TRAIN"][0], values)
     assert train.params == Path("input/params_sim_tiny.json")
@@ -493,8 +504,69 @@ def test_train_evaluate_and_report_get_the_options_of_crossreg_run(procs, ext_ar
     report = _parsed_call(procs, ext_args, "CROSSREG_REPORT", VARIANTS["CROSSREG_REPORT"][0], values)
     assert report.title == values["report_title"] and report.out == Path("report.html")
     assert report.evaluation == [Path("evaluation01/evaluate")] and report.train_dir == [("joint", Path("train01/train"))]
+    assert report.sldp == [Path("sldp/human"), Path("sldp/mouse")] and report.denovo == [Path("denovo/mouse")]
     two = _parsed_call(procs, ext_args, "CROSSREG_REPORT", VARIANTS["CROSSREG_REPORT"][1], values)
     assert two.evaluation == [Path("evaluation01/evaluate"), Path("evaluation02/evaluate")] and two.train_dir == []
+    assert two.sldp == [] and two.denovo == []
+    _check_report_traits(procs, ext_args, values, tmp_path)
+
+
+def _linked(rendered) -> dict[str, str]:
+    """{path in the task folder: input file it leads to} of a rendered script's `ln -s TARGET... FOLDER/` lines."""
+    import os
+
+    sources = {name: source for source, name in rendered.staged}
+    out = {}
+    for line in re.findall(r"^\s*ln -s (.+)/$", rendered.command, re.M):
+        *targets, folder = line.split()
+        for target in targets:
+            assert f"{folder}/{Path(target).name}" not in out, line
+            out[f"{folder}/{Path(target).name}"] = sources[os.path.normpath(f"{folder}/{target}")]
+    return out
+
+
+def _check_report_traits(procs, ext_args, values: dict, tmp_path: Path) -> None:
+    """crossreg run's report step and the pipeline's report task (the workflow's reportLayout, then the
+    module's script) get the same --sldp/--denovo folders (relative to outdir), and every file the runner's
+    report reads of them lies at the same place in the task folder, linked to the task output it came from."""
+    plan, steps = _analysis_plan(values, tmp_path)
+    assert list(steps)[-1] == "report"
+    step = steps["report"]
+    runner = build_parser().parse_args(step.argv)
+    assert runner.sldp == [plan.sldp[h] for h in sorted(plan.sldp)] and runner.sldp
+    assert runner.denovo == [plan.denovo[h] for h in sorted(plan.denovo)] and runner.denovo
+    read = [p.relative_to(tmp_path) for p in step.inputs if p.relative_to(tmp_path).parts[0] in ("sldp", "denovo")]
+    for folder in [*runner.sldp, *runner.denovo]:
+        assert folder / "summary.json" in step.inputs
+    ism = [f"{p.relative_to(tmp_path)}/ism/index.tsv" for p in runner.denovo]
+    assert [p.as_posix() for p in read if p.parts[-2] == "ism"] == (ism if int(values["denovo_ism_top"]) > 0 else [])
+
+    # what the workflow hands over: the files the runner's report reads, and plots, each task's from its own
+    # work folder, in the order the channels emit them (any: reversed here)
+    extra = {"sldp": "z_clusters.png", "denovo": "families.png", "ism": "ism_1.png"}
+    folders = sorted({p.parent for p in read})
+    files = [p for p in read] + [folder / extra["ism" if folder.name == "ism" else folder.parts[0]] for folder in folders]
+    work = {folder: f"/w/{i}" for i, folder in enumerate(folders, start=30)}
+    handed = {kind: [(Path(*p.parent.parts[1:]).as_posix(), f"{work[p.parent]}/{p.name}") for p in files[::-1]
+                     if p.parts[0] == kind] for kind in ("sldp", "denovo")}
+    functions = _NEXTFLOW_STANDINS + _groovy_functions(ROOT / "workflows" / "crossreg.nf", "reportLayout")
+    inputs = []
+    for kind in ("sldp", "denovo"):
+        entries = ", ".join(f"['{folder}', new File('{source}')]" for folder, source in handed[kind])
+        key, folder_list, file_list = nc.groovy_eval(
+            functions + f"\ndef r = reportLayout('report', [{entries}])\n[r[0], r[1], r[2].collect {{ f -> f.path }}]")[0]
+        assert key == "report" and sorted(zip(folder_list, file_list)) == list(zip(folder_list, file_list))
+        assert sorted(zip(folder_list, file_list)) == sorted(handed[kind])
+        inputs += [folder_list, file_list]
+    variant = [{"id": "report"}, ["/w/evaluate"], ["joint"], ["/w/train"], *inputs]
+    args = nc.groovy_eval(ext_args["CROSSREG_REPORT"], {"params": values, "meta": variant[0], "task": {}})[0]
+    rendered = nc.render_task(procs["CROSSREG_REPORT"], variant, ext_args=args)
+    (call,) = nc.crossreg_commands(rendered.command)
+    pipeline = build_parser().parse_args(call)
+    assert pipeline.sldp == [p.relative_to(tmp_path) for p in runner.sldp]
+    assert pipeline.denovo == [p.relative_to(tmp_path) for p in runner.denovo]
+    # the task folder's layout is crossreg run's: each file where the runner has it, from its task's work folder
+    assert _linked(rendered) == {p.as_posix(): f"{work[p.parent]}/{p.name}" for p in files}
 
 
 @pytest.mark.parametrize("overlay", list(PARAM_OVERLAYS))
@@ -1094,18 +1166,30 @@ def tiny_trained(tiny_chain, procs, ext_args, tmp_path_factory) -> dict:
     return {"values": values, "matches": matches, "trained": trained}
 
 
+@pytest.fixture(scope="module")
+def tiny_evaluated(tiny_chain, tiny_trained, procs, ext_args, tmp_path_factory) -> Path:
+    """evaluate (with the world's TSSs and the matches) of tiny_trained's model on both genomes: the module's real script."""
+    run = _Tasks(procs, ext_args, tiny_trained["values"], tmp_path_factory.mktemp("evaluated"))
+    names = ["human", "mouse"]
+    manifests = [tiny_chain["manifests"][g] for g in names]
+    files = [f for g in names for f in tiny_chain["shard_files"][g]]
+    world = tiny_chain["world"]
+    return Path(run("CROSSREG_EVALUATE", [{"id": "evaluate"}, tiny_trained["trained"]["model"][1], names, manifests, files,
+                                          names, [str(world / g / "tss.bed") for g in names],
+                                          [tiny_trained["matches"]]])["evaluation"][1])
+
+
 @pytest.mark.slow
-def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, tiny_trained, procs, ext_args, tmp_path):
+def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, tiny_trained, tiny_evaluated, procs, ext_args,
+                                                                    tmp_path):
     """match-tracks -> train (joint, one short epoch) -> evaluate (with the world's TSSs and the
-    matches) -> report on both genomes of the tiny world, and score-variants (the world's human
+    matches: tiny_evaluated) -> report (no trait analyses) on both genomes of the tiny world, and score-variants (the world's human
     VCF, human head, score_chunks chunks) -> gather-scores with the trained model: the modules'
     real scripts, each genome's manifest and shards staged as Nextflow stages them and linked
     into shards/<genome>/."""
     values = tiny_trained["values"]
     run = _Tasks(procs, ext_args, values, tmp_path)
     names = ["human", "mouse"]
-    manifests = [tiny_chain["manifests"][g] for g in names]
-    files = [f for g in names for f in tiny_chain["shard_files"][g]]
 
     matches = tiny_trained["matches"]
     assert len(Path(matches).read_text().splitlines()) > 1
@@ -1117,14 +1201,14 @@ def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, 
     assert history[0].startswith("epoch,genome,") and set(names) <= {row.split(",")[1] for row in history[1:]}
 
     world = tiny_chain["world"]
-    evaluation = Path(run("CROSSREG_EVALUATE", [{"id": "evaluate"}, str(model), names, manifests, files, names,
-                                                [str(world / g / "tss.bed") for g in names], [matches]])["evaluation"][1])
+    evaluation = tiny_evaluated
     summary = json.loads((evaluation / "summary.json").read_text())
     assert set(summary["genomes"]) == set(names) and summary["split"] == values["evaluate_split"]
     assert all(summary["genomes"][g]["gene_r_mean"] is not None for g in names) and summary["transfer"]
 
-    report = Path(run("CROSSREG_REPORT", [{"id": "report"}, [str(evaluation)], ["joint"], [str(run_dir)]])["report"][1])
-    assert report.name == "report.html" and values["report_title"] in report.read_text()
+    report = Path(run("CROSSREG_REPORT", [{"id": "report"}, [str(evaluation)], ["joint"], [str(run_dir)], [], [], [], []])["report"][1])
+    html = report.read_text()
+    assert report.name == "report.html" and values["report_title"] in html and "Trait analyses" not in html
 
     # the world's human variants scored with the human head in score_chunks chunks (as the
     # pipeline scatters them), then gathered
@@ -1156,11 +1240,13 @@ def test_module_scripts_train_evaluate_and_report_on_the_tiny_world(tiny_chain, 
 
 
 @pytest.mark.slow
-def test_module_scripts_run_sldp_and_denovo_on_the_tiny_world(tiny_chain, tiny_trained, procs, ext_args, tmp_path):
+def test_module_scripts_run_sldp_and_denovo_on_the_tiny_world(tiny_chain, tiny_trained, tiny_evaluated, procs, ext_args,
+                                                              tmp_path):
     """The SLDP chain (sldp-panel on the world's human LD panel, sldp-aggregate of two eQTL tissues, the panel
     SNPs scored and gathered, sldp-profiles with the panel and genes.gtf background, sldp per tissue, sldp-gather)
     and the de novo chain (denovo-vcf, the sites scored and gathered, denovo, ism of the top case variant) with
-    the trained model: the modules' real scripts, inputs staged as Nextflow stages them, ext.args of
+    the trained model, then the report of the evaluation with both (their files handed over as the workflow
+    hands them): the modules' real scripts, inputs staged as Nextflow stages them, ext.args of
     conf/modules.config (few sign flips, one chunk, one ISM region: the plumbing, not the statistics)."""
     values = {**tiny_trained["values"], "sldp_flips": 1000, "denovo_ism_top": 1}
     run = _Tasks(procs, ext_args, values, tmp_path)
@@ -1224,3 +1310,23 @@ def test_module_scripts_run_sldp_and_denovo_on_the_tiny_world(tiny_chain, tiny_t
     index = Path(ism["index"][1]).read_text().splitlines()
     assert len(index) == 2 and index[1].split("\t")[-2:] == ["ism_1.h5", "ism_1.png"]
     assert [Path(f).name for f in ism["ism"][1]] == ["ism_1.h5"] and [Path(f).name for f in ism["plots"][1]] == ["ism_1.png"]
+
+    # the report: the workflow's [ folder, file ] pairs of sldp-gather, denovo and ism, sorted (reportLayout)
+    def pairs(folder: str, *outputs) -> list[tuple[str, str]]:
+        return [(folder, str(f)) for out in outputs for f in (out if isinstance(out, list) else [out])]
+
+    sldp_pairs = sorted(pairs("human", gathered["results"][1], gathered["plots"][1], gathered["summary"][1]),
+                        key=lambda p: (p[0], Path(p[1]).name))
+    denovo_pairs = sorted(pairs("human", *denovo["tables"][1:3], denovo["top_variants"][1], denovo["plots"][1],
+                                denovo["summary"][1]) + pairs("human/ism", ism["index"][1], ism["plots"][1]),
+                          key=lambda p: (p[0], Path(p[1]).name))
+    out = run("CROSSREG_REPORT", [{"id": "report"}, [str(tiny_evaluated)], [], [],
+                                  [f for f, _ in sldp_pairs], [p for _, p in sldp_pairs],
+                                  [f for f, _ in denovo_pairs], [p for _, p in denovo_pairs]])
+    html = Path(out["report"][1]).read_text()
+    # one SLDP and one de novo section (the human head, labelled by its folder as in crossreg run), with the
+    # heat map, the tables and the ISM plot of the top case variant embedded
+    assert "Trait analyses" in html and 'id="sldp-1"' in html and 'id="denovo-1"' in html
+    assert 'id="sldp-2"' not in html and 'id="denovo-2"' not in html
+    assert "SLDP: human" in html and "De novo: human" in html
+    assert "z_heatmap.png" in html and "ism/ism_1.png" in html and all(t in html for t in tissues)

@@ -84,6 +84,8 @@ def test_samplesheet_errors_name_the_line(tmp_path):
 
 
 def test_plan_mirrors_the_pipeline_and_needs_a_model(tmp_path):
+    from crossreg.cli import build_parser
+
     values = load_run_params(ROOT / "conf" / "test.yaml", {"model_params": str(ROOT / "conf/model/params_sim_tiny.json")})
     plan = plan_run(values, tmp_path)
     names = [s.name for s in plan.steps]
@@ -101,11 +103,15 @@ def test_plan_mirrors_the_pipeline_and_needs_a_model(tmp_path):
                      "gather-scores:denovo:human", "denovo:human", "ism-denovo:human",
                      "report"]
     assert plan.sldp == {"human": tmp_path / "sldp" / "human"} and plan.denovo == {"human": tmp_path / "denovo" / "human"}
+    # the report (last) shows the SLDP and de novo folders, and runs again when what it reads of them changes
+    report = plan.steps[-1]
+    parsed = build_parser().parse_args(report.argv)
+    assert parsed.sldp == [plan.sldp["human"]] and parsed.denovo == [plan.denovo["human"]]
+    assert {plan.sldp["human"] / "summary.json", plan.sldp["human"] / "results.tsv", plan.denovo["human"] / "summary.json",
+            plan.denovo["human"] / "top_variants.tsv", plan.denovo["human"] / "ism" / "index.tsv"} <= set(report.inputs)
     train = next(s for s in plan.steps if s.name == "train")
     assert train.argv[train.argv.index("--epochs") + 1] == "12"
     # every command line is one the crossreg parser accepts
-    from crossreg.cli import build_parser
-
     for step in plan.steps:
         build_parser().parse_args(step.argv)
     with pytest.raises(InputError, match="give 'model_params'"):
@@ -172,6 +178,11 @@ def test_tiny_world_end_to_end_learns_and_reports(tiny_run):
     assert sldp["format"] == "crossreg-sldp" and sldp["phenotypes"] == sorted(tissues) and sldp["tests"] > 0
     denovo = json.loads((result.plan.denovo["human"] / "summary.json").read_text())
     assert denovo["format"] == "crossreg-denovo" and (result.plan.denovo["human"] / "ism" / "index.tsv").is_file()
+    # the report's trait analyses: one SLDP and one de novo section (the human head), their plots embedded
+    assert "Trait analyses" in html and 'id="sldp-1"' in html and 'id="denovo-1"' in html
+    assert 'id="sldp-2"' not in html and 'id="denovo-2"' not in html
+    assert "SLDP: human" in html and "De novo: human" in html and "z_heatmap.png" in html
+    assert all(t in html for t in tissues)
 
 
 def test_second_run_skips_everything_and_a_changed_option_reruns_downstream(tiny_run, capsys):
@@ -190,6 +201,15 @@ def test_second_run_skips_everything_and_a_changed_option_reruns_downstream(tiny
     assert "2 step(s) ran" in printed and f"report: {out / 'report' / 'report.html'}" in printed
     assert "human: test-split Pearson R by assay: " in printed and "DNASE 0." in printed
     assert (out / "train" / "model_best" / "model.weights.h5").stat().st_mtime_ns == weights
+    # another SLDP FDR: sldp-gather writes a new summary.json, and the report, which reads it, runs again
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        fdr = run_pipeline(ROOT / "conf" / "test.yaml", out, {"evaluate_batch_size": 2, "sldp_fdr": 0.2})
+    finally:
+        os.chdir(cwd)
+    assert fdr.ran == ["sldp-gather:human", "report"]
+    assert json.loads((out / "sldp" / "human" / "summary.json").read_text())["fdr"] == 0.2
 
 
 def test_a_failing_step_names_its_log(tmp_path, monkeypatch):
@@ -256,6 +276,35 @@ def test_every_step_reads_what_exists_or_what_an_earlier_step_writes(tmp_path):
     names = [s.name for s in plan.steps]
     assert {"sldp-gather:human", "sldp-gather:mouse", "denovo:mouse", "ism-denovo:mouse"} <= set(names)
     assert "denovo:human" not in names
+    # the report, last, reads every head's SLDP folder (sorted) and the de novo folder with its ISM index
+    report = build_parser().parse_args(plan.steps[-1].argv)
+    out = tmp_path / "out"
+    assert (report.sldp, report.denovo) == ([out / "sldp" / "human", out / "sldp" / "mouse"], [out / "denovo" / "mouse"])
+    sldp_gathers = [s for s in plan.steps if s.name.startswith("sldp-gather:")]
+    assert {p for s in sldp_gathers for p in s.outputs if p.name == "summary.json"} <= set(plan.steps[-1].inputs)
+    assert out / "denovo" / "mouse" / "ism" / "index.tsv" in plan.steps[-1].inputs
+
+
+def test_the_report_shows_the_analyses_that_run(tmp_path):
+    """--sldp/--denovo follow the analyses: none without them, the heads asked for in sorted order, the ISM index
+    among the report's inputs only when the ISM runs."""
+    from crossreg.cli import build_parser
+
+    def report(**overrides):
+        plan = _plan(tmp_path, **overrides)
+        step = plan.steps[-1]
+        assert step.name == "report"
+        return build_parser().parse_args(step.argv), step.inputs
+
+    out = tmp_path / "out"
+    parsed, inputs = report(run_sldp=False, run_denovo=False)
+    assert parsed.sldp == [] and parsed.denovo == [] and not [p for p in inputs if "sldp" in p.parts or "denovo" in p.parts]
+    parsed, inputs = report(sldp_heads="mouse,human", denovo_ism_top=0)
+    assert parsed.sldp == [out / "sldp" / "human", out / "sldp" / "mouse"] and parsed.denovo == [out / "denovo" / "human"]
+    assert out / "denovo" / "human" / "summary.json" in inputs and not [p for p in inputs if "ism" in p.parts]
+    parsed, inputs = report(run_sldp=False)
+    assert parsed.sldp == [] and parsed.denovo == [out / "denovo" / "human"]
+    assert out / "denovo" / "human" / "ism" / "index.tsv" in inputs
 
 
 def test_the_analyses_follow_their_params(tmp_path):

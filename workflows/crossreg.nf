@@ -17,7 +17,7 @@
  *        sldp (per head and phenotype), sldp-gather (per head)
  *     -> denovo (per head), ism (per head: its top case variants)
  *     -> predict (per genome asked for)
- *     -> report (evaluation and training curves, one HTML page)
+ *     -> report (evaluation, training curves, SLDP and de novo results: one HTML page)
  * This workflow reads no params: main.nf passes everything in. Step options (geometry,
  * fractions, seeds, epochs) reach the modules through task.ext.args, set in conf/modules.config.
  */
@@ -116,6 +116,17 @@ def scoreMeta(String head, String genome, String analysis) {
         return [id: head, vcf_genome: genome, analysis: analysis]
     }
     return [id: head, vcf_genome: genome]
+}
+
+/*
+ * The report's input for the files of one analysis: [ key, [ folder of each file ], [ file ] ],
+ * sorted by folder and file name (a stable task hash, and the --sldp/--denovo order: heads sorted,
+ * as crossreg run lists them). entries: [ [ folder, file ], ... ] (folder: <head> or <head>/ism;
+ * [] when the analysis did not run).
+ */
+def reportLayout(String key, List entries) {
+    def sorted = entries.toSorted { a, b -> (a[0] <=> b[0]) ?: (a[1].name <=> b[1].name) }
+    return tuple(key, sorted.collect { entry -> entry[0] }, sorted.collect { entry -> entry[1] })
 }
 
 workflow CROSSREG {
@@ -396,15 +407,33 @@ workflow CROSSREG {
             .map { _id, meta, manifest, files, fasta, fasta_index, model_dir -> tuple(meta, model_dir, [manifest], files, [], [fasta], fasta_index) }
     )
 
-    // 13. the report: the evaluation, and the training run's curves (none for a given model)
+    // 13. the report: the evaluation, the training run's curves (none for a given model), and the
+    // trait analyses: what crossreg report reads of each head's sldp-gather and denovo outputs (and
+    // of its ISM), as [ folder, file ] pairs that the task links into sldp/<head>/ and
+    // denovo/<head>/ (ism/ inside), crossreg run's layout; [] and [] for an analysis that did not run
     train_runs = CROSSREG_TRAIN.out.run
         .map { meta, run -> tuple('report', [meta.id], [run]) }
         .mix(model.map { _model_dir -> tuple('report', [], []) })
+    report_sldp = CROSSREG_SLDP_GATHER.out.results
+        .map { meta, tsv -> tuple(meta.id as String, [tsv]) }
+        .mix(CROSSREG_SLDP_GATHER.out.plots.map { meta, pngs -> tuple(meta.id as String, pngs) })
+        .mix(CROSSREG_SLDP_GATHER.out.summary.map { meta, json -> tuple(meta.id as String, [json]) })
+    report_denovo = CROSSREG_DENOVO.out.tables
+        .map { meta, tracks, groups, _pca, _families, _exclusions -> tuple(meta.id as String, [tracks, groups]) }
+        .mix(CROSSREG_DENOVO.out.top_variants.map { meta, tsv -> tuple(meta.id as String, [tsv]) })
+        .mix(CROSSREG_DENOVO.out.plots.map { meta, pngs -> tuple(meta.id as String, pngs) })
+        .mix(CROSSREG_DENOVO.out.summary.map { meta, json -> tuple(meta.id as String, [json]) })
+        .mix(CROSSREG_ISM.out.index.map { meta, tsv -> tuple((meta.id as String) + '/ism', [tsv]) })
+        .mix(CROSSREG_ISM.out.plots.map { meta, pngs -> tuple((meta.id as String) + '/ism', pngs instanceof List ? pngs : [pngs]) })
     CROSSREG_REPORT(
         CROSSREG_EVALUATE.out.evaluation
             .map { _meta, evaluation -> tuple('report', [evaluation]) }
             .join(train_runs)
-            .map { _key, evaluations, labels, runs -> tuple([id: 'report'], evaluations, labels, runs) }
+            .join(report_sldp.flatMap { folder, files -> (files as List).collect { staged -> tuple(folder, staged) } }.toList().map { entries -> reportLayout('report', entries) })
+            .join(report_denovo.flatMap { folder, files -> (files as List).collect { staged -> tuple(folder, staged) } }.toList().map { entries -> reportLayout('report', entries) })
+            .map { _key, evaluations, labels, runs, sldp_folders, sldp_files, denovo_folders, denovo_files ->
+                tuple([id: 'report'], evaluations, labels, runs, sldp_folders, sldp_files, denovo_folders, denovo_files)
+            }
     )
 
     emit:

@@ -43,6 +43,34 @@ def _remove_stale_chunk_reports(shard_dir: Path, chunks: int) -> Callable[[], No
     return prepare
 
 
+# what ``crossreg report`` reads of an sldp-gather folder and of a denovo folder (crossreg.report.traits)
+# among the files their steps are planned to write: the report's inputs, so that it runs again when
+# they change (the optional plots are written by the same steps, with the summary)
+REPORT_SLDP_FILES = ("summary.json", "results.tsv", "z_heatmap.png")
+REPORT_DENOVO_FILES = ("summary.json", "tracks.tsv", "groups.tsv", "top_variants.tsv")
+
+
+def _report_traits(plan: RunPlan) -> tuple[list[str], list[Path]]:
+    """The report's ``--sldp``/``--denovo`` flags (heads sorted) and the files it reads of those folders.
+
+    ``denovo/<head>/ism/index.tsv`` is an input when the plan has the ISM step that writes it.
+    """
+    argv: list[str] = []
+    inputs: list[Path] = []
+    for head in sorted(plan.sldp):
+        folder = plan.sldp[head]
+        argv += ["--sldp", str(folder)]
+        inputs += [folder / name for name in REPORT_SLDP_FILES]
+    planned = {path for step in plan.steps for path in step.outputs}
+    for head in sorted(plan.denovo):
+        folder = plan.denovo[head]
+        argv += ["--denovo", str(folder)]
+        inputs += [folder / name for name in REPORT_DENOVO_FILES]
+        if folder / "ism" / "index.tsv" in planned:
+            inputs.append(folder / "ism" / "index.tsv")
+    return argv, inputs
+
+
 def _genome_flags(g: GenomeRecord) -> list[str]:
     flags = ["--genome", g.name, "--fasta", str(g.fasta)]
     for bed in g.blacklist:
@@ -265,13 +293,15 @@ def plan_run(values: Mapping[str, Any], outdir: Path) -> RunPlan:
         steps.append(Step(f"predict:{name}", argv, [*model_inputs, plan.manifests[name].parent],
                           [out / f"{name}.preds.h5"], parallel_group=None))
 
-    # -- report
+    # -- report: the evaluation, the training curves, and the SLDP and de novo folders (Trait analyses)
     report = outdir / "report" / "report.html"
-    argv = ["report", "--evaluation", str(eval_dir), "--title", v["report_title"], "--out", str(report)]
+    argv = ["report", "--evaluation", str(eval_dir)]
     report_inputs = [eval_dir / "summary.json"]
     if train_dir is not None:
         argv[1:1] = ["--train-dir", f"{v['train_mode']}={train_dir}"]
         report_inputs += [train_dir / "history.csv", train_dir / "params.json"]
-    steps.append(Step("report", argv, report_inputs, [report]))
+    trait_args, trait_inputs = _report_traits(plan)
+    argv += [*trait_args, "--title", v["report_title"], "--out", str(report)]
+    steps.append(Step("report", argv, report_inputs + trait_inputs, [report]))
     plan.report = report
     return plan
