@@ -587,17 +587,7 @@ def test_variant_scoring_gets_the_options_and_layout_of_crossreg_run(procs, ext_
                      and name.split(":")[1] not in ("sldp", "denovo"))
     assert scoring == sorted([f"score-variants:{h}:{i}" for h in heads for i in range(chunks)] + [f"gather-scores:{h}" for h in heads])
     parser = build_parser()
-
-    def same_options(runner, pipeline, skip=()):
-        for key, value in vars(runner).items():
-            if key in ("func", *skip):
-                continue
-            if isinstance(value, Path):
-                assert getattr(pipeline, key).name == value.name, key
-            elif isinstance(value, list) and value and isinstance(value[0], Path):
-                assert [v.name for v in getattr(pipeline, key)] == [v.name for v in value], key
-            else:
-                assert getattr(pipeline, key) == value, key
+    same_options = _same_options
 
     for head in heads:
         meta = {**SCORE_META, "id": head, "chunks": chunks, "chunk": chunks - 1}
