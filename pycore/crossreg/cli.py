@@ -334,13 +334,14 @@ def _cmd_denovo_vcf(args) -> None:
 
 def _cmd_denovo(args) -> None:
     from crossreg.denovo.core import denovo_analysis
+    from crossreg.denovo.output import summary as denovo_summary
 
     result = denovo_analysis(
         args.table, args.scores, args.outdir, fasta=args.fasta, tracks=args.track or None, group_table=args.groups,
         group_rules=args.group_rule or None, max_missing_fraction=args.max_missing, plots=not args.no_plots,
         fdr=args.fdr, chosen_track=args.chosen_track, top_n=args.top_n, ism_width=args.ism_width,
         pca_scale=args.pca_scale, eps=args.eps, threads=args.threads)
-    summary = json.loads((Path(args.outdir) / "summary.json").read_text())
+    summary = denovo_summary(result)  # what summary.json holds
     t, f, pc = summary["tracks"], summary["families"], summary["pca"]
     print(f"{len(result.track_ids)} tracks: {t['significant_case_lower']} lower and {t['significant_case_higher']} "
           f"higher in cases at FDR {args.fdr:g}; PC1 ({pc['variance_explained'][0]:.1%} of variance) cases vs controls "

@@ -7,7 +7,6 @@ URIs, like the rest of the page.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any
 
 from crossreg.errors import InputError
 from crossreg.report import html as h
-from crossreg.report.inputs import read_tsv
+from crossreg.report.inputs import read_json, read_tsv
 
 SLDP_FORMAT, SLDP_VERSIONS = "crossreg-sldp", {1}
 DENOVO_FORMAT, DENOVO_VERSIONS = "crossreg-denovo", {1}
@@ -50,10 +49,7 @@ def _summary(path: str | os.PathLike, fmt: str, versions: set[int], kind: str) -
     summary = folder / "summary.json"
     if not summary.is_file():
         raise InputError(f"{kind} folder {folder}: no summary.json")
-    try:
-        data = json.loads(summary.read_text())
-    except (OSError, ValueError) as err:
-        raise InputError(f"{summary}: not readable JSON ({err})") from None
+    data = read_json(summary, f"{kind} summary")
     if not isinstance(data, dict) or data.get("format") != fmt:
         found = data.get("format") if isinstance(data, dict) else None
         raise InputError(f"{summary}: format is {found!r}, expected {fmt!r} (is this a {kind} folder?)")
